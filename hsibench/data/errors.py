@@ -1,0 +1,24 @@
+"""Errors of the data layer: each message says what is wrong and how to fix it."""
+
+
+class HsibenchDataError(Exception):
+    """Base class of every data-layer error."""
+
+
+class UnknownSceneError(HsibenchDataError, KeyError):
+    """A scene name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class SceneNotAvailableError(HsibenchDataError):
+    """A scene file is neither in the mirror nor in the cache and cannot be downloaded."""
+
+
+class ChecksumMismatchError(HsibenchDataError):
+    """A file exists but its sha256 is not the registered one."""
+
+
+class SceneFileError(HsibenchDataError):
+    """A file is present with the right hash (or none registered) but cannot be read as expected."""

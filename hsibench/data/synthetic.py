@@ -1,0 +1,129 @@
+"""Deterministic synthetic hyperspectral scenes: the embedded offline ``demo`` protocol and most tests.
+
+A scene is made the way real ones look to a classifier:
+- **materials**: smooth reflectance curves over wavelength (a sloped baseline plus a few Gaussian
+  absorption/reflection features), drawn from a *library seed*, so two scenes with the same
+  library share their materials even when sampled on different band grids;
+- **layout**: one smooth random field per class (Gaussian-filtered noise); the soft-max of the
+  fields gives per-pixel abundances, so regions are spatially coherent and boundaries are mixed;
+  pixels whose dominant abundance is weak are left unlabeled, as in real ground-truth maps;
+- **domain shift**: band count and spectral range (the sampling grid), illumination scaling, and
+  noise level are per scene.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from hsibench.data.registry import SceneInfo, register_scene
+from hsibench.data.scene import GroundTruth, Scene
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """Everything that defines a generated scene; equal specs give byte-identical scenes."""
+
+    height: int = 48
+    width: int = 48
+    bands: int = 64
+    num_classes: int = 6
+    spectral_range_nm: tuple[float, float] = (400.0, 1000.0)
+    illumination: float = 1.0
+    noise: float = 0.01
+    region_scale: float = 5.0  # smoothing of the class fields, in pixels: larger → bigger regions
+    boundary_sharpness: float = 8.0
+    labeled_threshold: float = 0.55  # minimum dominant abundance for a pixel to be labeled
+    material_contrast: float = 1.0  # 1 = independent materials; smaller = closer to their common mean (harder)
+    brightness_variation: float = 0.1  # std of the smooth per-pixel brightness factor (within-class variability)
+    library_seed: int = 0  # the materials; share it between scenes that should share classes
+    layout_seed: int = 0  # the spatial layout and noise
+
+
+def material_spectra(num_classes: int, wavelengths_nm: np.ndarray, library_seed: int) -> np.ndarray:
+    """(K, B) reflectances in (0, 1); each material is a continuous function of wavelength."""
+    rng = np.random.default_rng(library_seed)
+    position = (wavelengths_nm - 400.0) / 2100.0  # 400–2500 nm → 0–1, a fixed physical axis
+    spectra = []
+    for _ in range(num_classes):
+        curve = rng.uniform(0.15, 0.5) + rng.uniform(-0.3, 0.3) * position
+        for _feature in range(rng.integers(3, 6)):
+            centre, width, depth = rng.uniform(0, 0.5), rng.uniform(0.01, 0.06), rng.uniform(-0.25, 0.25)
+            curve = curve + depth * np.exp(-0.5 * ((position - centre) / width) ** 2)
+        spectra.append(curve)
+    return np.clip(np.asarray(spectra), 0.02, 0.98)
+
+
+def class_layout(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Abundances (H, W, K) summing to one and labels (H, W) with 0 where no class dominates."""
+    fields = rng.standard_normal((spec.num_classes, spec.height, spec.width))
+    fields = np.stack([gaussian_filter(f, spec.region_scale, mode="wrap") for f in fields])
+    fields /= fields.std(axis=(1, 2), keepdims=True)
+    logits = spec.boundary_sharpness * np.moveaxis(fields, 0, -1)
+    logits -= logits.max(axis=-1, keepdims=True)
+    abundances = np.exp(logits)
+    abundances /= abundances.sum(axis=-1, keepdims=True)
+    labels = abundances.argmax(axis=-1) + 1
+    labels[abundances.max(axis=-1) < spec.labeled_threshold] = 0
+    return abundances, labels.astype(np.uint8)
+
+
+def generate_scene(name: str, spec: SyntheticSpec) -> Scene:
+    rng = np.random.default_rng([spec.layout_seed, 7])
+    wavelengths = np.linspace(*spec.spectral_range_nm, spec.bands)
+    materials = material_spectra(spec.num_classes, wavelengths, spec.library_seed)  # (K, B)
+    common = materials.mean(axis=0, keepdims=True)
+    materials = common + spec.material_contrast * (materials - common)
+    abundances, labels = class_layout(spec, rng)
+    # within-class variability: a smooth brightness field, as terrain and texture give real scenes
+    smooth_noise = gaussian_filter(rng.standard_normal((spec.height, spec.width)), 2.0)
+    brightness = 1.0 + spec.brightness_variation * smooth_noise / smooth_noise.std()
+    cube = spec.illumination * brightness[..., None] * (abundances @ materials)  # (H, W, B)
+    cube += spec.noise * rng.standard_normal(cube.shape)
+    class_names = {k + 1: f"material {k + 1}" for k in range(spec.num_classes)}
+    return Scene(
+        name=name,
+        cube=(1000.0 * cube).astype(np.float32),  # reflectance × 1000, like integer-coded sensor files
+        ground_truth=GroundTruth(scene=name, labels=labels, class_names=class_names),
+        metadata={"generated": True, "spec": spec.__dict__, "wavelengths_nm": wavelengths.tolist()},
+    )
+
+
+class SyntheticScene:
+    """A registered generated scene (never needs files or network)."""
+
+    def __init__(self, name: str, title: str, spec: SyntheticSpec) -> None:
+        self.spec = spec
+        self.info = SceneInfo(
+            name=name, title=title, shape=(spec.height, spec.width, spec.bands),
+            class_names={k + 1: f"material {k + 1}" for k in range(spec.num_classes)},
+            sensor="synthetic", spectral_range_nm=spec.spectral_range_nm, licence="generated (public domain)",
+            citation="hsibench synthetic scene generator", access="generated",
+        )
+
+    @functools.cache  # noqa: B019 — scenes are few, immutable and registered once
+    def load(self) -> Scene:
+        return generate_scene(self.info.name, self.spec)
+
+    def load_ground_truth(self) -> GroundTruth:
+        return self.load().ground_truth
+
+    def is_available(self) -> bool:
+        return True
+
+
+# The embedded offline `demo` protocol: the same six (deliberately similar) materials seen on different
+# sensor grids, under different illumination and noise. A 5-shot RBF SVM reaches roughly 75–85 % OA on the
+# target, which leaves room for transfer to help or hurt.
+DEMO_SOURCE = SyntheticSpec(height=64, width=64, bands=72, spectral_range_nm=(400.0, 1000.0),
+                            illumination=1.0, noise=0.01, material_contrast=0.4, brightness_variation=0.15,
+                            library_seed=11, layout_seed=1)
+DEMO_TARGET = SyntheticSpec(height=48, width=48, bands=60, spectral_range_nm=(430.0, 960.0),
+                            illumination=0.8, noise=0.02, material_contrast=0.4, brightness_variation=0.15,
+                            library_seed=11, layout_seed=2)
+
+register_scene(SyntheticScene("demo_source", "Synthetic demo source (64×64×72, 400–1000 nm)", DEMO_SOURCE))
+register_scene(SyntheticScene("demo_target", "Synthetic demo target (48×48×60, 430–960 nm, dimmer, noisier)", DEMO_TARGET))

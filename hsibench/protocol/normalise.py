@@ -1,0 +1,43 @@
+"""Per-band standardisation of a cube.
+
+``scene`` statistics use every pixel (the literature's transductive choice); ``train`` uses
+only the pixels a method may legitimately see labelled (the support set), so no test pixel
+influences the model through the normaliser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NORMALISATIONS = ("scene", "train", "none")
+
+
+def band_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per band of (n, B) spectra; a constant band gets std 1 (no division by zero)."""
+    pixels = np.asarray(pixels, np.float64)
+    mean = pixels.mean(axis=0)
+    std = pixels.std(axis=0)
+    std[std < 1e-12] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def standardise(cube: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(H, W, B) float32 z-scored with the given band statistics (a new array, chunked to bound memory)."""
+    out = np.empty(cube.shape, np.float32)
+    for row in range(0, cube.shape[0], 64):
+        out[row: row + 64] = (cube[row: row + 64] - mean) / std
+    return out
+
+
+def normalise_cube(cube: np.ndarray, mode: str, train_coords: np.ndarray | None = None) -> np.ndarray:
+    if mode == "none":
+        return np.asarray(cube, np.float32)
+    if mode == "scene":
+        mean, std = band_statistics(cube.reshape(-1, cube.shape[-1]))
+    elif mode == "train":
+        if train_coords is None or len(train_coords) == 0:
+            raise ValueError("normalisation 'train' needs the support pixels' coordinates")
+        mean, std = band_statistics(cube[train_coords[:, 0], train_coords[:, 1]])
+    else:
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {mode!r}")
+    return standardise(cube, mean, std)

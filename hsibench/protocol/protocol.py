@@ -1,0 +1,213 @@
+"""Protocols are files: one TOML per cross-domain few-shot protocol, validated on load.
+
+A protocol names a source and a target scene (optionally a rectangular region of each), the
+shots per class, the seeds, the patch size, and how splits, normalisation and padding work.
+Defaults follow the DCFSL literature (k = 5, the ten published seeds, 9×9 zero-padded patches,
+legacy split, scene-wide z-score).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from hsibench.protocol.normalise import NORMALISATIONS
+from hsibench.protocol.patches import PADDING_MODES, check_patch_size
+from hsibench.protocol.split import SHORT_CLASS_POLICIES, SPLIT_MODES
+
+PUBLISHED_SEEDS = (1330, 1220, 1336, 1337, 1224, 1236, 1226, 1235, 1233, 1229)
+SUPPORT_FROM = ("labels", "official")
+
+
+class ProtocolError(ValueError):
+    """A protocol file or name that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class SceneRegion:
+    """A registered scene, or a rectangular part of it (``rows``/``cols`` are [start, stop) pixel ranges)."""
+
+    scene: str
+    rows: tuple[int, int] | None = None
+    cols: tuple[int, int] | None = None
+
+    @property
+    def is_whole(self) -> bool:
+        return self.rows is None and self.cols is None
+
+    def slices(self, height: int, width: int) -> tuple[slice, slice]:
+        rows = self.rows or (0, height)
+        cols = self.cols or (0, width)
+        return slice(*rows), slice(*cols)
+
+    def label(self) -> str:
+        if self.is_whole:
+            return self.scene
+        parts = [f"rows {self.rows[0]}–{self.rows[1] - 1}" if self.rows else "",
+                 f"cols {self.cols[0]}–{self.cols[1] - 1}" if self.cols else ""]
+        return f"{self.scene} ({', '.join(p for p in parts if p)})"
+
+    def overlaps(self, other: SceneRegion, margin: int = 0) -> bool:
+        """Whether two regions of the same scene come within ``margin`` pixels of each other.
+
+        With ``margin`` = patch radius this says whether patches of one may read pixels of the other.
+        """
+        if self.scene != other.scene:
+            return False
+
+        def intersects(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
+            if a is None or b is None:  # a whole axis meets everything
+                return True
+            return a[0] - margin < b[1] and b[0] < a[1] + margin
+
+        return intersects(self.rows, other.rows) and intersects(self.cols, other.cols)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    source: SceneRegion
+    target: SceneRegion
+    description: str = ""
+    shots: int = 5
+    seeds: tuple[int, ...] = PUBLISHED_SEEDS
+    patch_size: int = 9
+    split_mode: str = "legacy"
+    normalisation: str = "scene"
+    padding: str = "zero"
+    validation_per_class: int = 0
+    spatial_buffer: int = 0
+    short_classes: str = "error"
+    support_from: str = "labels"  # "official": support from the official training map, test = official test map
+    notes: str = ""
+    path: str = field(default="", compare=False)
+
+    @property
+    def same_scene(self) -> bool:
+        """Source and target come from the same scene (in-domain or split-scene protocols)."""
+        return self.source.scene == self.target.scene
+
+    def with_overrides(self, **changes) -> Protocol:
+        """A copy with some keys changed (CLI ``--mode``, sweeps over ``shots``), validated again."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ProtocolError(f"unknown protocol key(s) {unknown}; valid keys: {sorted(_FIELD_NAMES)}")
+        updated = dataclasses.replace(self, **changes)
+        validate_protocol(updated)
+        return updated
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data.pop("path")
+        return data
+
+
+_FIELD_NAMES = {f.name for f in dataclasses.fields(Protocol)} - {"path"}
+
+
+def _region(value, key: str, where: str) -> SceneRegion:
+    if isinstance(value, str):
+        return SceneRegion(value)
+    if isinstance(value, dict):
+        extra = sorted(set(value) - {"scene", "rows", "cols"})
+        if extra or "scene" not in value:
+            raise ProtocolError(
+                f"{where}: `{key}` must be a scene name or a table with `scene` and optional `rows`/`cols` "
+                f"([start, stop) pixel ranges); got keys {sorted(value)}"
+            )
+        ranges = {}
+        for axis in ("rows", "cols"):
+            if axis in value:
+                pair = value[axis]
+                if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) for v in pair)
+                        and 0 <= pair[0] < pair[1]):
+                    raise ProtocolError(f"{where}: `{key}.{axis}` must be [start, stop) with 0 <= start < stop, got {pair!r}")
+                ranges[axis] = (pair[0], pair[1])
+        return SceneRegion(value["scene"], **ranges)
+    raise ProtocolError(f"{where}: `{key}` must be a scene name or a table, got {value!r}")
+
+
+def _choice(value, allowed, key: str, where: str) -> None:
+    if value not in allowed:
+        raise ProtocolError(f"{where}: `{key}` = {value!r} is not one of {list(allowed)}")
+
+
+def validate_protocol(protocol: Protocol) -> None:
+    where = protocol.path or f"protocol {protocol.name!r}"
+    try:
+        check_patch_size(protocol.patch_size)
+    except ValueError as error:
+        raise ProtocolError(f"{where}: {error}") from None
+    _choice(protocol.split_mode, SPLIT_MODES, "split_mode", where)
+    _choice(protocol.normalisation, ("scene", "train"), "normalisation", where)
+    _choice(protocol.padding, PADDING_MODES, "padding", where)
+    _choice(protocol.short_classes, SHORT_CLASS_POLICIES, "short_classes", where)
+    _choice(protocol.support_from, SUPPORT_FROM, "support_from", where)
+    if not isinstance(protocol.shots, int) or protocol.shots < 1:
+        raise ProtocolError(f"{where}: `shots` must be a positive integer, got {protocol.shots!r}")
+    if not protocol.seeds or not all(isinstance(s, int) and s >= 0 for s in protocol.seeds):
+        raise ProtocolError(f"{where}: `seeds` must be a non-empty list of non-negative integers")
+    if protocol.validation_per_class < 0 or protocol.spatial_buffer < 0:
+        raise ProtocolError(f"{where}: `validation_per_class` and `spatial_buffer` must be >= 0")
+    if protocol.split_mode == "legacy" and (protocol.validation_per_class or protocol.spatial_buffer):
+        raise ProtocolError(
+            f"{where}: the legacy split has no validation carve-out or spatial buffer (the published code has "
+            "neither); use split_mode = \"clean\" for those"
+        )
+    assert protocol.normalisation in NORMALISATIONS
+
+
+def parse_protocol(data: dict, name: str, path: str = "") -> Protocol:
+    """Validate a protocol's TOML table; unknown keys are an error (a typo must not pass silently)."""
+    where = path or f"protocol {name!r}"
+    unknown = sorted(set(data) - _FIELD_NAMES)
+    if unknown:
+        hints = {k: difflib.get_close_matches(k, _FIELD_NAMES, n=1) for k in unknown}
+        described = ", ".join(f"`{k}`" + (f" (did you mean `{hints[k][0]}`?)" if hints[k] else "") for k in unknown)
+        raise ProtocolError(f"{where}: unknown key(s) {described}. Valid keys: {', '.join(sorted(_FIELD_NAMES))}")
+    for key in ("source", "target"):
+        if key not in data:
+            raise ProtocolError(f"{where}: missing required key `{key}` (a scene name)")
+    values = dict(data)
+    values["name"] = values.get("name", name)
+    values["source"] = _region(data["source"], "source", where)
+    values["target"] = _region(data["target"], "target", where)
+    if "seeds" in values:
+        values["seeds"] = tuple(values["seeds"])
+    protocol = Protocol(path=path, **values)
+    validate_protocol(protocol)
+    return protocol
+
+
+def _protocol_dir():
+    return resources.files("hsibench") / "protocol_files"
+
+
+def protocol_names() -> list[str]:
+    return sorted(p.name[:-5] for p in _protocol_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """A shipped protocol by name (``pu2pc``) or any TOML file by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise ProtocolError(f"protocol file {candidate} does not exist")
+        text, path, name = candidate.read_text(), str(candidate), candidate.stem
+    else:
+        name = str(name_or_path)
+        resource = _protocol_dir() / f"{name}.toml"
+        if not resource.is_file():
+            close = difflib.get_close_matches(name, protocol_names(), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ProtocolError(f"unknown protocol {name!r}.{hint} Valid names: {', '.join(protocol_names())}")
+        text, path = resource.read_text(), f"protocols/{name}.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProtocolError(f"{path}: not valid TOML: {error}") from None
+    return parse_protocol(data, name, path)

@@ -1,0 +1,169 @@
+"""From a protocol and a seed to what a method may see: two :class:`Domain` views and a :class:`FewShotTask`.
+
+This is where the rules of honest evaluation are enforced by construction:
+- the target's labels are never handed to a method, only the support (and validation) pixels';
+- the source's labels are handed over only when the method declares it uses them, and never
+  when source and target are the same scene (they would be target labels);
+- test labels stay with the runner, which scores predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hsibench.data import GroundTruth, Scene, load_ground_truth, load_scene
+from hsibench.protocol.normalise import normalise_cube
+from hsibench.protocol.patches import PatchSampler
+from hsibench.protocol.protocol import Protocol, SceneRegion
+from hsibench.protocol.split import LabeledPixels, Split, clean_split, legacy_split
+
+
+class SourceLabelsRefused(ValueError):
+    """A method that uses source labels was asked to run where those labels are target labels."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A normalised scene as a method sees it.
+
+    ``label_map`` is ``None`` unless labels were granted; when granted it holds class indices
+    0…K−1 (``-1`` = unlabeled) in the order of ``class_names``.
+    """
+
+    name: str
+    patches: PatchSampler
+    class_names: tuple[str, ...] = ()
+    label_map: np.ndarray | None = None
+
+    @property
+    def bands(self) -> int:
+        return self.patches.bands
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.patches.height, self.patches.width)
+
+    def labeled_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(coords (n, 2), class indices (n,)) of every labeled pixel; only when labels were granted."""
+        if self.label_map is None:
+            raise PermissionError(f"{self.name}: labels were not granted to this method")
+        rows, cols = np.nonzero(self.label_map >= 0)
+        return np.column_stack([rows, cols]).astype(np.int64), self.label_map[rows, cols].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class FewShotTask:
+    """The target side of one trial: the domain (no labels), the support set and optional validation set.
+
+    ``support_labels`` / ``validation_labels`` are class indices 0…K−1; ``class_ids`` maps an
+    index back to the scene's own id.
+    """
+
+    target: Domain
+    support_coords: np.ndarray  # (n, 2)
+    support_labels: np.ndarray  # (n,)
+    validation_coords: np.ndarray
+    validation_labels: np.ndarray
+    class_ids: tuple[int, ...]
+    class_names: tuple[str, ...]
+    seed: int
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_ids)
+
+
+def region_ground_truth(region: SceneRegion) -> GroundTruth:
+    gt = load_ground_truth(region.scene)
+    if region.is_whole:
+        return gt
+    rows, cols = region.slices(*gt.shape)
+    return gt.crop(rows, cols, region.label())
+
+
+def region_scene(region: SceneRegion) -> Scene:
+    scene = load_scene(region.scene)
+    if region.is_whole:
+        return scene
+    rows, cols = region.slices(*scene.ground_truth.shape)
+    return scene.crop(rows, cols, region.label())
+
+
+def make_split(protocol: Protocol, seed: int, ground_truth: GroundTruth | None = None) -> Split:
+    """The split of ``protocol`` for ``seed``; needs only the target's ground truth."""
+    gt = ground_truth if ground_truth is not None else region_ground_truth(protocol.target)
+    if protocol.support_from == "official":
+        return _official_split(gt, protocol, seed)
+    if protocol.split_mode == "legacy":
+        return legacy_split(gt.labels, protocol.shots, seed, gt.class_names, protocol.short_classes)
+    return clean_split(gt.labels, protocol.shots, seed, gt.class_names, protocol.validation_per_class,
+                       protocol.spatial_buffer, protocol.short_classes)
+
+
+def _official_split(gt: GroundTruth, protocol: Protocol, seed: int) -> Split:
+    """Support drawn from the official training map only; the test set is the whole official test map."""
+    missing = {"train", "test"} - set(gt.official_maps)
+    if missing:
+        raise ValueError(f"{gt.scene}: `support_from = \"official\"` needs official {sorted(missing)} maps, "
+                         "which this scene does not provide")
+    train_map = gt.official_maps["train"]
+    chooser = legacy_split if protocol.split_mode == "legacy" else clean_split
+    from_train = chooser(train_map, protocol.shots, seed, gt.class_names, short_classes=protocol.short_classes)
+    rows, cols = np.nonzero(gt.official_maps["test"])
+    test = LabeledPixels(np.column_stack([rows, cols]).astype(np.int64), gt.official_maps["test"][rows, cols].astype(np.int64))
+    return Split(support=from_train.support, validation=from_train.validation, test=test, mode=from_train.mode,
+                 seed=seed, shots=protocol.shots, skipped_classes=from_train.skipped_classes)
+
+
+def class_index(class_ids: list[int] | tuple[int, ...], labels: np.ndarray) -> np.ndarray:
+    """Map scene ids to indices 0…K−1 in the order of ``class_ids``."""
+    lookup = {c: i for i, c in enumerate(class_ids)}
+    return np.asarray([lookup[int(v)] for v in labels], np.int64)
+
+
+def target_class_ids(split: Split) -> tuple[int, ...]:
+    """The classes a trial is scored on: those with support pixels, ascending."""
+    return tuple(sorted(set(split.support.labels.tolist())))
+
+
+def build_source_domain(protocol: Protocol, grant_labels: bool, scene: Scene | None = None) -> Domain:
+    """The source scene, z-scored over its own pixels; labels only when granted and legitimate."""
+    if grant_labels and protocol.source.overlaps(protocol.target, margin=protocol.patch_size // 2):
+        raise SourceLabelsRefused(
+            f"protocol {protocol.name!r}: source {protocol.source.label()} overlaps target {protocol.target.label()} "
+            "(patches included), so source labels would be target labels. Methods that use source labels "
+            "cannot run on this protocol; choose a protocol with a separate source scene or region."
+        )
+    scene = scene if scene is not None else region_scene(protocol.source)
+    cube = normalise_cube(scene.cube, "scene")
+    label_map = None
+    class_names: tuple[str, ...] = ()
+    if grant_labels:
+        ids = scene.ground_truth.class_ids()
+        lookup = np.full(int(scene.labels.max()) + 1, -1, np.int64)
+        lookup[ids] = np.arange(len(ids))
+        label_map = lookup[scene.labels]
+        class_names = tuple(scene.class_names[i] for i in ids)
+    return Domain(scene.name, PatchSampler(cube, protocol.patch_size, protocol.padding), class_names, label_map)
+
+
+def build_task(protocol: Protocol, split: Split, scene: Scene | None = None) -> FewShotTask:
+    """The target side of a trial; test labels are not part of it."""
+    scene = scene if scene is not None else region_scene(protocol.target)
+    train_coords = split.support.coords if protocol.normalisation == "train" else None
+    cube = normalise_cube(scene.cube, protocol.normalisation, train_coords)
+    ids = target_class_ids(split)
+    names = tuple(scene.class_names[i] for i in ids)
+    domain = Domain(scene.name, PatchSampler(cube, protocol.patch_size, protocol.padding), names)
+    return FewShotTask(
+        target=domain,
+        support_coords=split.support.coords,
+        support_labels=class_index(ids, split.support.labels),
+        validation_coords=split.validation.coords,
+        validation_labels=class_index(ids, split.validation.labels),
+        class_ids=ids,
+        class_names=names,
+        seed=split.seed,
+    )

@@ -1,0 +1,127 @@
+"""The one interface every method implements, so the runner never special-cases a method.
+
+A trial is: ``prepare(source)`` (pretraining on the source scene, possibly nothing) →
+``adapt(task)`` (learning from the target's support set) → ``predict(domain, coords)``
+(labels for the requested target pixels, in memory-bounded batches). The runner builds the
+:class:`~hsibench.protocol.Domain` views, so a method receives source labels only when its
+:class:`MethodInfo` says it uses them, and never receives target test labels at all.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import torch
+
+from hsibench.protocol import Domain, FewShotTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str
+    family: str  # e.g. "proposed", "classical", "supervised deep", "cross-domain few-shot", "self-supervised"
+    uses_source_labels: bool
+    pretrains: bool
+    reference: str
+    description: str = ""
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else CPU; anything else is passed to :class:`torch.device`."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was requested but CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def _no_progress(**_: Any) -> None:
+    return None
+
+
+@dataclass
+class RunContext:
+    """What a method gets from the runner besides data.
+
+    ``cache_dir`` holds content-addressed pretraining checkpoints shared by trials;
+    ``progress`` receives keyword updates (``stage``, ``epoch``, ``epochs``, ``loss``) for the
+    live display; ``amp`` enables mixed precision on CUDA.
+    """
+
+    seed: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "hsibench" / "pretraining")
+    progress: Callable[..., None] = _no_progress
+    amp: bool = True
+    inference_batch_size: int = 1024
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A torch generator seeded from the trial seed (``offset`` separates independent streams)."""
+        generator = torch.Generator()
+        generator.manual_seed(self.seed * 1_000_003 + offset)
+        return generator
+
+    def numpy_rng(self, offset: int = 0) -> np.random.Generator:
+        return np.random.default_rng([self.seed, offset])
+
+
+class Method(abc.ABC):
+    """Base class of every registered method.
+
+    Subclasses set ``info`` through :func:`~hsibench.methods.registry.register_method` and
+    receive their resolved config (a dataclass instance) and the :class:`RunContext`.
+    """
+
+    info: ClassVar[MethodInfo]
+
+    def __init__(self, config: Any, context: RunContext) -> None:
+        self.config = config
+        self.context = context
+
+    def pretraining_key(self, source: Domain) -> str | None:
+        """Content address of this method's source pretraining, or ``None`` when it has none.
+
+        Trials with equal keys share one pretraining; the runner computes it once, first.
+        """
+        return None
+
+    def prepare(self, source: Domain) -> None:  # noqa: B027 — optional hook
+        """Learn from the source scene (labels present only if ``info.uses_source_labels``)."""
+
+    @abc.abstractmethod
+    def adapt(self, task: FewShotTask) -> None:
+        """Learn from the target support set (and validation set, when the protocol has one)."""
+
+    @abc.abstractmethod
+    def predict(self, domain: Domain, coords: np.ndarray) -> np.ndarray:
+        """Class indices (n,) for the pixels ``coords`` (n, 2) of ``domain``, in memory-bounded batches."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict:
+        """Everything needed to predict again after :meth:`load_state_dict` (tensors and plain data)."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: dict) -> None:
+        ...
+
+    def save(self, path: str | Path) -> None:
+        """Checkpoint written atomically (temporary file + rename): a crash never leaves a half file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        torch.save({"method": self.info.name, "state": self.state_dict()}, temporary)
+        temporary.replace(path)
+
+    def load(self, path: str | Path) -> None:
+        checkpoint = torch.load(Path(path), map_location="cpu", weights_only=False)
+        if checkpoint.get("method") != self.info.name:
+            raise ValueError(f"{path} is a checkpoint of {checkpoint.get('method')!r}, not of {self.info.name!r}")
+        self.load_state_dict(checkpoint["state"])

@@ -1,0 +1,79 @@
+"""A content-addressed store of source pretrainings, shared by every trial that needs the same one.
+
+The key is a hash of (source scene content, pretraining config, pretraining seed): fine-tuning
+seeds do not enter it, so ten seeds of a protocol pretrain once. Concurrent trials (Ray workers,
+several ``hsibench`` processes) take an exclusive file lock per key, so the second waits and
+then reads what the first wrote; the checkpoint is written to a temporary file and renamed, so
+a crash never leaves a truncated checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def domain_digest(patches_padded: torch.Tensor) -> str:
+    """Hash of a (normalised, padded) source cube's bytes: equal data ⇔ equal digest."""
+    array = np.ascontiguousarray(patches_padded.numpy())
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(str(array.shape).encode())
+    digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def pretraining_key(method_family: str, source_digest: str, config: dict[str, Any], seed: int) -> str:
+    """A stable hex key over JSON-serialisable parts."""
+    payload = json.dumps({"family": method_family, "source": source_digest, "config": config, "seed": seed},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class PretrainingCache:
+    """``get_or_compute(key, compute)`` → the stored state, computing and storing it at most once."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.pt"
+
+    def contains(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def get_or_compute(self, key: str, compute: Callable[[], dict], describe: dict | None = None) -> tuple[dict, bool]:
+        """(state, computed_now). ``describe`` is written beside the checkpoint as JSON, for people."""
+        target = self.path(key)
+        with _exclusive(self.root / f"{key}.lock"):
+            if target.is_file():
+                log.info("pretraining %s found in cache %s", key, self.root)
+                return torch.load(target, map_location="cpu", weights_only=False), False
+            state = compute()
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            torch.save(state, temporary)
+            temporary.replace(target)
+            if describe is not None:
+                (self.root / f"{key}.json").write_text(json.dumps(describe, indent=2, sort_keys=True, default=str))
+            return state, True

@@ -1,0 +1,63 @@
+"""Small shared pieces of training and inference that every deep method uses.
+
+Kept here once so that S²Former and the baselines train, seed and predict the same way: the
+differences between methods in a table are then the methods', not their loops'.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from hsibench.protocol import Domain
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy's legacy generator and torch, so a trial does not depend on earlier trials."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA when enabled (and supported), a no-op on the CPU."""
+    if enabled and device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    return contextlib.nullcontext()
+
+
+def to_device(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Pinned, asynchronous host→device copy on CUDA; unchanged on the CPU."""
+    if device.type == "cuda":
+        return batch.pin_memory().to(device, non_blocking=True)
+    return batch
+
+
+def minibatches(count: int, batch_size: int, generator: torch.Generator, epochs: int = 1,
+                drop_last: bool = False) -> Iterator[torch.Tensor]:
+    """Index batches over ``count`` items, reshuffled every epoch with ``generator``."""
+    for _ in range(epochs):
+        order = torch.randperm(count, generator=generator)
+        stop = count - count % batch_size if drop_last and count >= batch_size else count
+        for start in range(0, stop, batch_size):
+            yield order[start: start + batch_size]
+
+
+@torch.no_grad()
+def predict_in_batches(forward: Callable[[torch.Tensor], torch.Tensor], domain: Domain, coords: np.ndarray,
+                       device: torch.device, batch_size: int = 1024, amp: bool = False) -> np.ndarray:
+    """Arg-max class indices for ``coords``; at most ``batch_size`` patches exist at any time.
+
+    ``forward`` takes a batch of patches (n, S, S, B) on ``device`` and returns logits (n, K).
+    """
+    predictions = np.empty(len(coords), np.int64)
+    for index, patches in domain.patches.batches(np.asarray(coords), batch_size):
+        with autocast(device, amp):
+            logits = forward(to_device(patches, device))
+        predictions[index] = logits.argmax(dim=1).cpu().numpy()
+    return predictions

@@ -1,0 +1,1 @@
+"""Protocol files (one TOML per protocol), installed as the package data of ``hsibench.protocol_files``."""

@@ -1,0 +1,64 @@
+"""What a method may see: no target labels, source labels only when granted and legitimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hsibench.protocol import (
+    SourceLabelsRefused,
+    build_source_domain,
+    build_task,
+    load_protocol,
+    make_split,
+)
+from hsibench.protocol.task import class_index
+
+
+@pytest.fixture(scope="module")
+def demo():
+    protocol = load_protocol("demo")
+    return protocol, make_split(protocol, protocol.seeds[0])
+
+
+def test_source_labels_only_when_granted(demo) -> None:
+    protocol, _ = demo
+    hidden = build_source_domain(protocol, grant_labels=False)
+    assert hidden.label_map is None
+    with pytest.raises(PermissionError, match="not granted"):
+        hidden.labeled_pixels()
+    granted = build_source_domain(protocol, grant_labels=True)
+    coords, labels = granted.labeled_pixels()
+    assert len(coords) == len(labels) > 0 and labels.min() == 0 and labels.max() == len(granted.class_names) - 1
+
+
+def test_source_labels_refused_when_source_overlaps_target(demo) -> None:
+    protocol, _ = demo
+    same_scene = protocol.with_overrides(source=protocol.target)
+    with pytest.raises(SourceLabelsRefused, match="source labels would be target labels"):
+        build_source_domain(same_scene, grant_labels=True)
+    assert build_source_domain(same_scene, grant_labels=False).label_map is None
+
+
+def test_task_carries_support_labels_as_indices_and_no_test_labels(demo) -> None:
+    protocol, split = demo
+    task = build_task(protocol, split)
+    assert task.num_classes == 6 and task.class_ids == (1, 2, 3, 4, 5, 6)
+    np.testing.assert_array_equal(task.support_labels, class_index(task.class_ids, split.support.labels))
+    assert task.target.label_map is None
+    assert not any(isinstance(v, np.ndarray) and v.shape == task.target.shape for v in vars(task).values())
+
+
+def test_scene_normalisation_is_zero_mean_unit_variance(demo) -> None:
+    protocol, split = demo
+    cube = build_task(protocol, split).target.patches.padded[3:-3, 3:-3].numpy()  # patch radius 3
+    np.testing.assert_allclose(cube.reshape(-1, cube.shape[-1]).mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(cube.reshape(-1, cube.shape[-1]).std(0), 1, atol=1e-3)
+
+
+def test_train_normalisation_uses_support_pixels_only(demo) -> None:
+    protocol, split = demo
+    task = build_task(protocol.with_overrides(normalisation="train"), split)
+    spectra = task.target.patches.spectra(split.support.coords).numpy()
+    np.testing.assert_allclose(spectra.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(spectra.std(0), 1, atol=1e-3)
