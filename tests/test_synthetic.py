@@ -49,3 +49,18 @@ def test_demo_scenes_are_registered_with_a_band_mismatch() -> None:
     source, target = load_scene("demo_source"), load_scene("demo_target")
     assert source.bands != target.bands
     assert set(source.ground_truth.class_ids()) == set(target.ground_truth.class_ids()) == set(range(1, 7))
+
+
+def test_generated_spectra_over_a_given_label_map_keep_the_labels() -> None:
+    from hsibench.data import GroundTruth
+    from hsibench.data.synthetic import scene_for_ground_truth
+
+    labels = np.zeros((30, 20), np.uint8)
+    labels[5:15, 2:10], labels[18:28, 5:18] = 1, 3
+    gt = GroundTruth("toy", labels, {1: "a", 3: "c"})
+    scene = scene_for_ground_truth(gt, SyntheticSpec(bands=12))
+    assert scene.cube.shape == (30, 20, 12) and scene.cube.dtype == np.float32
+    assert scene.ground_truth is gt
+    inside_a, inside_c = scene.cube[9, 5], scene.cube[22, 11]
+    noise_std = SyntheticSpec().noise * 1000
+    assert np.abs(inside_a - inside_c).max() > 5 * noise_std  # different materials, not just noise

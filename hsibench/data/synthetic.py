@@ -71,24 +71,68 @@ def class_layout(spec: SyntheticSpec, rng: np.random.Generator) -> tuple[np.ndar
     return abundances, labels.astype(np.uint8)
 
 
+def scene_materials(spec: SyntheticSpec, num_materials: int) -> tuple[np.ndarray, np.ndarray]:
+    """(wavelengths (B,), materials (M, B)) with the spec's contrast applied."""
+    wavelengths = np.linspace(*spec.spectral_range_nm, spec.bands)
+    materials = material_spectra(num_materials, wavelengths, spec.library_seed)
+    common = materials.mean(axis=0, keepdims=True)
+    return wavelengths, common + spec.material_contrast * (materials - common)
+
+
+def render_cube(abundances: np.ndarray, materials: np.ndarray, spec: SyntheticSpec, rng: np.random.Generator,
+                rows_per_chunk: int = 64) -> np.ndarray:
+    """float32 (H, W, B) = illumination · brightness · (abundances @ materials) + noise, × 1000.
+
+    Rendered in row chunks so that a Pavia-Centre-sized scene (1096×715×102) never needs a float64 copy.
+    """
+    height, width, _ = abundances.shape
+    # within-class variability: a smooth brightness field, as terrain and texture give real scenes
+    smooth_noise = gaussian_filter(rng.standard_normal((height, width)), 2.0)
+    brightness = 1.0 + spec.brightness_variation * smooth_noise / smooth_noise.std()
+    cube = np.empty((height, width, materials.shape[1]), np.float32)
+    materials32 = materials.astype(np.float32)
+    for row in range(0, height, rows_per_chunk):
+        rows = slice(row, row + rows_per_chunk)
+        chunk = abundances[rows].astype(np.float32) @ materials32  # (h, W, B)
+        chunk *= (spec.illumination * brightness[rows, :, None]).astype(np.float32)
+        chunk += spec.noise * rng.standard_normal(chunk.shape, dtype=np.float32)
+        cube[rows] = 1000.0 * chunk  # reflectance × 1000, like integer-coded sensor files
+    return cube
+
+
 def generate_scene(name: str, spec: SyntheticSpec) -> Scene:
     rng = np.random.default_rng([spec.layout_seed, 7])
-    wavelengths = np.linspace(*spec.spectral_range_nm, spec.bands)
-    materials = material_spectra(spec.num_classes, wavelengths, spec.library_seed)  # (K, B)
-    common = materials.mean(axis=0, keepdims=True)
-    materials = common + spec.material_contrast * (materials - common)
+    wavelengths, materials = scene_materials(spec, spec.num_classes)
     abundances, labels = class_layout(spec, rng)
-    # within-class variability: a smooth brightness field, as terrain and texture give real scenes
-    smooth_noise = gaussian_filter(rng.standard_normal((spec.height, spec.width)), 2.0)
-    brightness = 1.0 + spec.brightness_variation * smooth_noise / smooth_noise.std()
-    cube = spec.illumination * brightness[..., None] * (abundances @ materials)  # (H, W, B)
-    cube += spec.noise * rng.standard_normal(cube.shape)
     class_names = {k + 1: f"material {k + 1}" for k in range(spec.num_classes)}
     return Scene(
         name=name,
-        cube=(1000.0 * cube).astype(np.float32),  # reflectance × 1000, like integer-coded sensor files
+        cube=render_cube(abundances, materials, spec, rng),
         ground_truth=GroundTruth(scene=name, labels=labels, class_names=class_names),
         metadata={"generated": True, "spec": spec.__dict__, "wavelengths_nm": wavelengths.tolist()},
+    )
+
+
+def scene_for_ground_truth(ground_truth: GroundTruth, spec: SyntheticSpec) -> Scene:
+    """Generated spectra over a *real* label map (benchmarks at real sizes without the real cubes).
+
+    Each class (and the unlabeled background, as one more material) gets a material; abundances are
+    the one-hot map smoothed by ``spec.region_scale / 4`` pixels, so boundaries mix as in real scenes.
+    Only ``bands``, ``spectral_range_nm``, illumination, noise, contrast and seeds of ``spec`` are used.
+    """
+    labels = ground_truth.labels
+    ids = [0, *ground_truth.class_ids()]
+    rng = np.random.default_rng([spec.layout_seed, 7])
+    _, materials = scene_materials(spec, len(ids))
+    abundances = np.empty((*labels.shape, len(ids)), np.float32)
+    for index, class_id in enumerate(ids):
+        abundances[..., index] = gaussian_filter((labels == class_id).astype(np.float32), spec.region_scale / 4)
+    abundances /= np.maximum(abundances.sum(axis=-1, keepdims=True), 1e-6)
+    return Scene(
+        name=f"{ground_truth.scene}-generated-spectra",
+        cube=render_cube(abundances, materials, spec, rng),
+        ground_truth=ground_truth,
+        metadata={"generated": True, "spectra_only": True, "spec": spec.__dict__},
     )
 
 
