@@ -62,3 +62,19 @@ def test_train_normalisation_uses_support_pixels_only(demo) -> None:
     spectra = task.target.patches.spectra(split.support.coords).numpy()
     np.testing.assert_allclose(spectra.mean(0), 0, atol=1e-4)
     np.testing.assert_allclose(spectra.std(0), 1, atol=1e-3)
+
+
+def test_regions_are_cropped_before_padding_so_patches_never_cross(demo) -> None:
+    """A split-scene protocol: border patches of the left half read padding, not the right half."""
+    from hsibench.protocol import SceneRegion
+
+    protocol, _ = demo
+    halves = protocol.with_overrides(source=SceneRegion("demo_target", cols=(24, 48)),
+                                     target=SceneRegion("demo_target", cols=(0, 24)))
+    source = build_source_domain(halves, grant_labels=True)  # allowed: the halves share no pixel
+    assert source.shape == (48, 24)
+    split = make_split(halves, 1330)
+    assert split.support.coords[:, 1].max() < 24 and split.test.coords[:, 1].max() < 24
+    target = build_task(halves, split).target
+    right_edge = target.patches.gather(np.array([[10, 23]]))[0]  # (7, 7, B), radius 3
+    assert right_edge[:, 4:].abs().sum() == 0  # columns 24–26 would be the other half: zero padding instead

@@ -51,10 +51,11 @@ class SceneRegion:
                  f"cols {self.cols[0]}–{self.cols[1] - 1}" if self.cols else ""]
         return f"{self.scene} ({', '.join(p for p in parts if p)})"
 
-    def overlaps(self, other: SceneRegion, margin: int = 0) -> bool:
-        """Whether two regions of the same scene come within ``margin`` pixels of each other.
+    def overlaps(self, other: SceneRegion) -> bool:
+        """Whether two regions of the same scene share pixels.
 
-        With ``margin`` = patch radius this says whether patches of one may read pixels of the other.
+        Patches cannot cross a region's border: a region is cropped *before* it is padded, so its
+        border patches read padding, never the neighbouring region.
         """
         if self.scene != other.scene:
             return False
@@ -62,7 +63,7 @@ class SceneRegion:
         def intersects(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
             if a is None or b is None:  # a whole axis meets everything
                 return True
-            return a[0] - margin < b[1] and b[0] < a[1] + margin
+            return a[0] < b[1] and b[0] < a[1]
 
         return intersects(self.rows, other.rows) and intersects(self.cols, other.cols)
 

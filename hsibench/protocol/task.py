@@ -130,10 +130,10 @@ def target_class_ids(split: Split) -> tuple[int, ...]:
 
 def build_source_domain(protocol: Protocol, grant_labels: bool, scene: Scene | None = None) -> Domain:
     """The source scene, z-scored over its own pixels; labels only when granted and legitimate."""
-    if grant_labels and protocol.source.overlaps(protocol.target, margin=protocol.patch_size // 2):
+    if grant_labels and protocol.source.overlaps(protocol.target):
         raise SourceLabelsRefused(
-            f"protocol {protocol.name!r}: source {protocol.source.label()} overlaps target {protocol.target.label()} "
-            "(patches included), so source labels would be target labels. Methods that use source labels "
+            f"protocol {protocol.name!r}: source {protocol.source.label()} overlaps target {protocol.target.label()}, "
+            "so source labels would be target labels. Methods that use source labels "
             "cannot run on this protocol; choose a protocol with a separate source scene or region."
         )
     scene = scene if scene is not None else region_scene(protocol.source)
