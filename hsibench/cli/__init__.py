@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from pathlib import Path
 
 from hsibench import __version__
 
@@ -42,18 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.mirror:
-        # an environment variable, not a global: Ray workers inherit it with the rest of the environment
-        os.environ["HSIBENCH_MIRROR"] = str(Path(args.mirror).expanduser().resolve())
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
     from hsibench.data import HsibenchDataError
+    from hsibench.data.storage import set_mirror
     from hsibench.protocol import ProtocolError
 
     try:
+        if args.mirror:
+            set_mirror(args.mirror)  # an environment variable, so Ray workers and subprocesses inherit it
         return int(args.handler(args) or 0)
     except (HsibenchDataError, ProtocolError, KeyError, ValueError, PermissionError, RuntimeError) as error:
         # expected user errors: one clear line, no traceback (use -v for one)

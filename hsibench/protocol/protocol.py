@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+import tomllib
 
 from hsibench.protocol.normalise import NORMALISATIONS
 from hsibench.protocol.patches import PADDING_MODES, check_patch_size

@@ -1,0 +1,191 @@
+"""``hsibench data list|fetch|verify|info``: the scene registry and its files on the command line.
+
+Other command modules that load scenes reuse :func:`add_mirror_argument` and :func:`apply_mirror`,
+so ``--mirror DIR`` works after any sub-command as well as before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from tabulate import tabulate
+
+from hsibench.data import SceneSource, get_scene_source, scene_names, storage
+from hsibench.data.errors import HsibenchDataError
+from hsibench.data.files import FileScene
+from hsibench.data.storage import RemoteFile
+
+# --- the mirror option, shared with other sub-commands --------------------------------------------
+
+
+def add_mirror_argument(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: an absent sub-command option must not overwrite `hsibench --mirror DIR <command>`
+    parser.add_argument("--mirror", metavar="DIR", default=argparse.SUPPRESS,
+                        help=f"local folder of scene files, used in place before the cache ({storage.MIRROR_ENV})")
+
+
+def apply_mirror(args: argparse.Namespace) -> None:
+    """Make ``--mirror`` (if given) the mirror of this process and of the workers it starts."""
+    if getattr(args, "mirror", None):
+        storage.set_mirror(args.mirror)
+
+
+# --- status of a scene's files --------------------------------------------------------------------
+
+
+def file_places(remote: RemoteFile) -> set[str]:
+    return {place for place, _path in storage.present_copies(remote)}
+
+
+def scene_file_status(source: SceneSource) -> str:
+    """Where the scene's files are, by presence only (hashes are `hsibench data verify`'s job)."""
+    if not isinstance(source, FileScene):
+        return source.info.access  # e.g. "generated": nothing to fetch
+    cube_places = set().union(*(file_places(remote) for remote in source.cube_files))
+    label_places = [file_places(remote) for remote in source.ground_truth_roles()]
+    if not all(label_places):
+        return "cube only" if cube_places else "missing"
+    if not cube_places:
+        return "labels only"
+    return "+".join(sorted(cube_places.union(*label_places), key=["mirror", "cache"].index))
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return "×".join(str(extent) for extent in shape)
+
+
+# --- list -----------------------------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace) -> int:
+    apply_mirror(args)
+    rows = []
+    for name in scene_names():
+        source = get_scene_source(name)
+        info = source.info
+        rows.append((name, info.title, info.shape[2], _size(info.shape[:2]), len(info.class_names), info.sensor,
+                     info.access, scene_file_status(source)))
+    print(tabulate(rows, headers=("name", "scene", "bands", "H×W", "classes", "sensor", "access", "files")))
+    mirror = storage.mirror_dir()
+    print(f"\nmirror: {mirror or '(none; set --mirror or ' + storage.MIRROR_ENV + ')'}    cache: {storage.cache_dir()}")
+    print("files: where a scene's files are present (hashes are checked by `hsibench data verify`).")
+    return 0
+
+
+# --- fetch ----------------------------------------------------------------------------------------
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    apply_mirror(args)
+    failed = 0
+    for name in args.names:
+        source = get_scene_source(name)
+        if not isinstance(source, FileScene):
+            print(f"{name}: {source.info.access} scene, nothing to fetch")
+            continue
+        try:
+            for remote in source.ground_truth_roles():
+                print(f"{name}: {remote.name} → {storage.fetch(remote, name)}")
+            remote, path = storage.fetch_any(source.cube_files, name)
+            print(f"{name}: {remote.name} → {path}")
+        except HsibenchDataError as error:
+            failed += 1
+            hint = " (registration-only scene: get the file by hand as described below)" \
+                if source.info.access == "registration" else ""
+            print(f"{name}: not fetched{hint}\n{error}")
+    return 1 if failed else 0
+
+
+# --- verify ---------------------------------------------------------------------------------------
+
+
+def _verify(args: argparse.Namespace) -> int:
+    apply_mirror(args)
+    names = args.names or [name for name in scene_names() if isinstance(get_scene_source(name), FileScene)]
+    remotes = {remote: None for name in names for remote in get_scene_source(name).info.files}
+    rows, mismatches = [], 0
+    for remote in remotes:
+        copies = storage.inspect_copies(remote, hash_unchecked=True)
+        if not copies:
+            rows.append(("missing", remote.relative_path, "", ""))
+        for copy in copies:
+            state = "unchecked" if remote.sha256 is None else "ok" if copy.ok else "MISMATCH"
+            mismatches += not copy.ok
+            detail = "" if copy.ok or remote.sha256 is None else f"expected {remote.sha256}, got {copy.actual_sha256}"
+            rows.append((state, remote.relative_path, str(copy.path), detail))
+    print(tabulate(rows, headers=("status", "file", "path", "detail")))
+    if mismatches:
+        print(f"\n{mismatches} file(s) do not match their registered sha256: delete or replace them.")
+    return 1 if mismatches else 0
+
+
+# --- info -----------------------------------------------------------------------------------------
+
+
+def _info(args: argparse.Namespace) -> int:
+    apply_mirror(args)
+    source = get_scene_source(args.name)
+    info = source.info
+    facts = [
+        ("name", info.name), ("title", info.title), ("shape (H×W×bands)", _size(info.shape)),
+        ("sensor", info.sensor or "—"), ("spectral range", _range(info.spectral_range_nm)),
+        ("access", info.access), ("licence", info.licence or "not stated"), ("citation", info.citation or "—"),
+        ("notes", info.notes or "—"), ("files", scene_file_status(source)),
+    ]
+    facts += [(f"file {remote.relative_path}", remote.sha256 or "no published sha256") for remote in info.files]
+    print(tabulate(facts, tablefmt="plain"))
+    print()
+    counts, origin = _class_counts(source)
+    rows = [(class_id, class_name, *(table.get(class_id, 0) for table in counts.values()))
+            for class_id, class_name in sorted(info.class_names.items())]
+    print(tabulate(rows, headers=("id", "class", *counts)))
+    print(f"\ncounts: {origin}")
+    return 0
+
+
+def _class_counts(source: SceneSource) -> tuple[dict[str, dict[int, int]], str]:
+    """Per-class pixel counts: from the ground-truth file when it is here, else as documented."""
+    available = getattr(source, "ground_truth_available", source.is_available)
+    if available():
+        ground_truth = source.load_ground_truth()
+        maps = {"labels": ground_truth.labels, **ground_truth.official_maps}
+        return {name: _count(labels) for name, labels in maps.items()}, "read from the ground-truth file(s)"
+    documented = dict(getattr(source, "documented_counts", {}))
+    status = "verified" if getattr(source, "counts_verified", False) else "reported"
+    return documented, f"ground truth not present; {status} counts from the registry (`hsibench data fetch`)"
+
+
+def _count(labels: np.ndarray) -> dict[int, int]:
+    ids, counts = np.unique(labels[labels != 0], return_counts=True)
+    return dict(zip(ids.tolist(), counts.tolist()))
+
+
+def _range(range_nm: tuple[float, float] | None) -> str:
+    return f"{range_nm[0]:g}–{range_nm[1]:g} nm" if range_nm else "—"
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="list, fetch, verify and describe scenes")
+    actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="every registered scene and where its files are")
+    listing.set_defaults(handler=_list)
+
+    fetch = actions.add_parser("fetch", help="download scenes into the cache (or find them in the mirror)")
+    fetch.add_argument("names", nargs="+", metavar="NAME")
+    fetch.set_defaults(handler=_fetch)
+
+    verify = actions.add_parser("verify", help="hash every present file; exit 1 on a mismatch")
+    verify.add_argument("names", nargs="*", metavar="NAME", help="scenes to check (default: all)")
+    verify.set_defaults(handler=_verify)
+
+    info = actions.add_parser("info", help="facts and class table of one scene")
+    info.add_argument("name", metavar="NAME")
+    info.set_defaults(handler=_info)
+
+    for parser in (listing, fetch, verify, info):
+        add_mirror_argument(parser)

@@ -1,0 +1,92 @@
+"""``hsibench data list|fetch|verify|info`` through ``hsibench.cli.main`` (offline, real files as the mirror)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hsibench.cli import main
+from hsibench.data import scene_names
+
+
+@pytest.fixture
+def real_mirror(real_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HSIBENCH_MIRROR", str(real_data))
+    return real_data
+
+
+def _run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str]:
+    code = main(["data", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def _row(output: str, name: str) -> list[str]:
+    return next(line.split() for line in output.splitlines() if line.split()[:1] == [name])
+
+
+def test_list_shows_every_scene_and_where_its_files_are(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "list")
+    assert code == 0
+    assert all(_row(output, name) for name in scene_names())
+    assert _row(output, "sa_a")[-1] == "mirror" and _row(output, "sa_a")[-6:-4] == ["224", "83×86"]
+    assert _row(output, "pu")[-2:] == ["labels", "only"]
+    assert _row(output, "pc")[-1] == "missing"
+    assert str(real_mirror) in output
+
+
+def test_mirror_option_after_the_action(tmp_path: Path, capsys) -> None:
+    code, output = _run(capsys, "list", "--mirror", str(tmp_path))
+    assert code == 0 and f"mirror: {tmp_path}" in output and _row(output, "sa_a")[-1] == "missing"
+    code, output = _run(capsys, "list", "--mirror", str(tmp_path / "nowhere"))
+    assert code == 1 and "does not exist" in output
+
+
+def test_info_counts_classes_from_the_ground_truth_file(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "info", "hu13")
+    assert code == 0 and "ITRES CASI-1500" in output and "read from the ground-truth file" in output
+    assert _row(output, "6")[-4:] == ["Water", "325", "182", "143"]
+
+
+def test_info_without_ground_truth_shows_documented_counts(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "info", "pc")
+    assert code == 0 and "reported counts" in output and _row(output, "1")[-2:] == ["Water", "65971"]
+
+
+def test_fetch_finds_mirrored_files(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "fetch", "sa_a", "demo_source")
+    assert code == 0 and str(real_mirror / "SalinasA.mat") in output and "nothing to fetch" in output
+
+
+def test_fetch_offline_says_where_to_put_the_file(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "fetch", "ip")
+    assert code == 1
+    assert "Indian_pines_corrected.mat" in output and "https://www.ehu.es/ccwintco/uploads/6/67/" in output
+    assert "ec2f8808710919d566f70f0d4aa885aae1ddfd42b734aba71c5e12ca65450939" in output
+
+
+def test_fetch_registration_only_scene_explains_itself(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "fetch", "hu13")
+    assert code == 1 and "registration-only" in output and "2013_DFTC.zip" in output
+    assert str(real_mirror / "houston2013") in output
+
+
+def test_verify_reports_ok_and_missing(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "verify", "sa_a", "pu")
+    assert code == 0
+    assert _row(output, "ok")[1] in {"SalinasA.mat", "SalinasA_gt.mat", "PaviaU_gt.mat", "splits/TRpaviaU.mat",
+                                     "splits/TSpaviaU.mat"}
+    assert ["missing", "PaviaU.mat"] in [line.split() for line in output.splitlines()]
+
+
+def test_verify_exits_non_zero_on_a_mismatch(tmp_path: Path, real_data: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("HSIBENCH_MIRROR", str(tmp_path))
+    (tmp_path / "SalinasA_gt.mat").write_bytes((real_data / "SalinasA_gt.mat").read_bytes()[:-10])
+    code, output = _run(capsys, "verify", "sa_a")
+    assert code == 1 and "MISMATCH" in output and "17814c1d3296c0e29b27f320f2c4174d2a68adb87e376abe78f02923e2c2e454" in output
+
+
+def test_unknown_scene_is_one_clear_line(capsys) -> None:
+    code, output = _run(capsys, "info", "indian_pines")
+    assert code == 1 and "unknown scene 'indian_pines'" in output and "Valid names:" in output
