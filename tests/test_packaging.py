@@ -37,3 +37,11 @@ def test_console_command_runs_from_any_directory(tmp_path: Path) -> None:
     result = subprocess.run([str(command), "protocols", "list"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "pu2pc" in result.stdout and "demo" in result.stdout
+
+
+def test_cli_start_up_does_not_import_torch() -> None:
+    """`hsibench split`, `data` and `protocols` must start fast: only running a method needs torch."""
+    code = ("import sys; from hsibench.cli import build_parser; build_parser(); "
+            "import hsibench.protocol as p; p.make_split; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hsibench.protocol import Protocol, load_protocol, make_split, protocol_names
-from hsibench.protocol.task import region_ground_truth
+from hsibench.protocol.regions import region_ground_truth
 
 
 def add_mode_argument(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,9 @@
-"""Protocol layer: protocol files, few-shot splits with fingerprints, normalisation and patches."""
+"""Protocol layer: protocol files, few-shot splits with fingerprints, normalisation and patches.
 
-from hsibench.protocol.patches import PatchSampler
+Splits need only NumPy; the names that need torch (patches, the views methods see) are imported on
+first use, so `hsibench split` and `hsibench protocols` start in a fraction of a second.
+"""
+
 from hsibench.protocol.protocol import (
     PUBLISHED_SEEDS,
     Protocol,
@@ -10,14 +13,25 @@ from hsibench.protocol.protocol import (
     protocol_names,
 )
 from hsibench.protocol.split import LabeledPixels, Split, SplitError, clean_split, legacy_split, split_fingerprint
-from hsibench.protocol.task import (
-    Domain,
-    FewShotTask,
-    SourceLabelsRefused,
-    build_source_domain,
-    build_task,
-    make_split,
-)
+from hsibench.protocol.splitting import make_split
+
+_NEEDS_TORCH = {
+    "PatchSampler": "hsibench.protocol.patches",
+    "Domain": "hsibench.protocol.task",
+    "FewShotTask": "hsibench.protocol.task",
+    "SourceLabelsRefused": "hsibench.protocol.task",
+    "build_source_domain": "hsibench.protocol.task",
+    "build_task": "hsibench.protocol.task",
+}
+
+
+def __getattr__(name: str):
+    if name in _NEEDS_TORCH:
+        import importlib
+
+        return getattr(importlib.import_module(_NEEDS_TORCH[name]), name)
+    raise AttributeError(f"module 'hsibench.protocol' has no attribute {name!r}")
+
 
 __all__ = [
     "PUBLISHED_SEEDS", "Domain", "FewShotTask", "LabeledPixels", "PatchSampler", "Protocol", "ProtocolError",

@@ -10,14 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-PADDING_MODES = ("zero", "reflect", "edge")
-
-
-def check_patch_size(patch_size: int) -> None:
-    if not isinstance(patch_size, int) or patch_size < 1 or patch_size % 2 == 0:
-        raise ValueError(
-            f"patch_size must be an odd positive integer (the centre pixel is the labelled one), got {patch_size!r}"
-        )
+from hsibench.protocol.protocol import PADDING_MODES, check_patch_size
 
 
 class PatchSampler:

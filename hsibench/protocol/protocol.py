@@ -17,8 +17,17 @@ from pathlib import Path
 import tomllib
 
 from hsibench.protocol.normalise import NORMALISATIONS
-from hsibench.protocol.patches import PADDING_MODES, check_patch_size
 from hsibench.protocol.split import SHORT_CLASS_POLICIES, SPLIT_MODES
+
+PADDING_MODES = ("zero", "reflect", "edge")
+
+
+def check_patch_size(patch_size: int) -> None:
+    if not isinstance(patch_size, int) or patch_size < 1 or patch_size % 2 == 0:
+        raise ValueError(
+            f"patch_size must be an odd positive integer (the centre pixel is the labelled one), got {patch_size!r}"
+        )
+
 
 PUBLISHED_SEEDS = (1330, 1220, 1336, 1337, 1224, 1236, 1226, 1235, 1233, 1229)
 SUPPORT_FROM = ("labels", "official")
