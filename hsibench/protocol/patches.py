@@ -58,6 +58,11 @@ class PatchSampler:
             stop = min(start + batch_size, len(coords))
             yield slice(start, stop), self.gather(coords[start:stop])
 
+    def interior(self) -> torch.Tensor:
+        """The scene's own (H, W, B) pixels: a view of the padded copy without its border."""
+        r = self.radius
+        return self.padded[r: r + self.height, r: r + self.width]
+
     def all_coords(self) -> np.ndarray:
         rows, cols = np.meshgrid(np.arange(self.height), np.arange(self.width), indexing="ij")
         return np.column_stack([rows.ravel(), cols.ravel()]).astype(np.int64)
