@@ -1,0 +1,189 @@
+"""The paper's tables, built from grouped records: main comparison, ablation, and accuracy vs a swept key.
+
+Every number is a mean ± std over seeds of per-trial scores read from records; the caption
+states the std kind, the seeds, the test and what the marks mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hsibench.report.collect import Group, ReportError, sortable
+from hsibench.report.statistics import STD_KINDS, paired_wilcoxon, smallest_attainable_p, summarise
+from hsibench.report.table_model import Cell, Table
+
+PROPOSED_METHOD = "s2former"
+DEFAULT_ALPHA = 0.05
+
+Extractor = Callable[[dict[str, Any]], float | None]
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    extract: Extractor
+
+
+def _scaled(key: str) -> Extractor:
+    return lambda record: None if record.get(key) is None else 100.0 * record[key]
+
+
+OVERALL = Metric("OA (%)", _scaled("overall_accuracy"))
+AVERAGE = Metric("AA (%)", _scaled("average_accuracy"))
+KAPPA = Metric("κ ×100", _scaled("kappa"))
+SUMMARY_METRICS = {"OA": OVERALL, "AA": AVERAGE, "kappa": KAPPA}
+
+
+def class_metric(class_id: int, name: str) -> Metric:
+    def extract(record: dict[str, Any]) -> float | None:
+        for entry in record.get("per_class", []):
+            if entry["class_id"] == class_id and entry["accuracy"] is not None:
+                return 100.0 * entry["accuracy"]
+        return None
+
+    return Metric(name, extract)
+
+
+def class_metrics(groups: list[Group]) -> list[Metric]:
+    """One metric per class present in any record, by ascending class id."""
+    names: dict[int, str] = {}
+    for group in groups:
+        for record in group.by_seed.values():
+            for entry in record.get("per_class", []):
+                names.setdefault(entry["class_id"], entry["name"])
+    return [class_metric(class_id, names[class_id]) for class_id in sorted(names)]
+
+
+def measure(groups: list[Group], metrics: list[Metric], reference: Group | None, ddof: int, alpha: float,
+            decimals: int) -> list[list[Cell]]:
+    """cells[group][metric]: mean ± std over seeds; p against ``reference``; best mean per metric in bold.
+
+    "Best" compares means as printed (rounded to ``decimals``), so ties that look equal are all bold.
+    """
+    cells: list[list[Cell]] = []
+    for group in groups:
+        row = []
+        for metric in metrics:
+            values = group.values(metric.extract)
+            if not values:
+                row.append(Cell(None))
+                continue
+            summary = summarise(list(values.values()), ddof)
+            p_value = None
+            if reference is not None and group is not reference:
+                p_value, _ = paired_wilcoxon(reference.values(metric.extract), values)
+            row.append(Cell(summary.mean, summary.std, summary.count, significant=p_value is not None and p_value < alpha,
+                            p_value=p_value))
+        cells.append(row)
+    for column in range(len(metrics)):
+        means = [round(row[column].mean, decimals) for row in cells if row[column].mean is not None]
+        if len(means) < 2:
+            continue  # nothing to compare against
+        for row in cells:
+            row[column].bold = row[column].mean is not None and round(row[column].mean, decimals) == max(means)
+    return cells
+
+
+def _seed_phrase(groups: list[Group]) -> str:
+    counts = sorted({len(g.by_seed) for g in groups})
+    if len(counts) == 1:
+        return f"{counts[0]} seed{'s' if counts[0] != 1 else ''}"
+    detail = ", ".join(f"{g.method}{'' if g.sweep_value is None else f'@{g.sweep_value}'}: {len(g.by_seed)}"
+                       for g in groups)
+    return f"{counts[0]}–{counts[-1]} seeds ({detail})"
+
+
+def _std_phrase(ddof: int) -> str:
+    kind = {v: k for k, v in STD_KINDS.items()}[ddof]
+    return f"{kind} standard deviation (ddof = {ddof})"
+
+
+def _significance_phrase(reference: str | None, groups: list[Group], alpha: float) -> str:
+    if reference is None:
+        return "No significance test (the proposed method has no records here)."
+    reference_groups = [g for g in groups if g.method == reference]
+    pairs = max((len(set(g.by_seed) & set(r.by_seed)) for g in groups for r in reference_groups
+                 if g is not r and g.sweep_value == r.sweep_value), default=0)
+    text = (f"*: differs from {reference} at p < {alpha:g} (two-sided Wilcoxon signed-rank test on per-seed values, "
+            "paired by seed over the seeds both methods ran).")
+    if pairs and smallest_attainable_p(pairs) >= alpha:
+        text += f" With at most {pairs} paired seeds no difference can reach p < {alpha:g}."
+    return text
+
+
+def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, alpha: float,
+             bold_along: str = "row") -> str:
+    parts = [f"{title}: mean ± {_std_phrase(ddof)} over {_seed_phrase(groups)}."]
+    if len({g.method for g in groups}) > 1:  # with one method there is nothing to rank or test
+        parts += [f"Bold: best mean per {bold_along}.", _significance_phrase(reference, groups, alpha)]
+    if any(g.uses_source_labels for g in groups):
+        parts.append("†: uses source-domain labels.")
+    return " ".join(parts)
+
+
+def _reference(groups: list[Group], proposed: str | None) -> Group | None:
+    return next((g for g in groups if g.method == proposed), None)
+
+
+def _require(groups: list[Group], what: str) -> None:
+    if not groups:
+        raise ReportError(f"no ok records match the {what}; run the trials first (`hsibench run …`) "
+                          "or check --protocol, --out, --mode and --preset")
+
+
+def main_table(groups: list[Group], protocol_name: str, proposed: str | None = PROPOSED_METHOD, ddof: int = 1,
+               alpha: float = DEFAULT_ALPHA, decimals: int = 2) -> Table:
+    """Classes, then OA, AA and κ as rows; one column per method."""
+    _require(groups, f"main table of protocol {protocol_name}")
+    metrics = class_metrics(groups) + [OVERALL, AVERAGE, KAPPA]
+    reference = _reference(groups, proposed)
+    cells = measure(groups, metrics, reference, ddof, alpha, decimals)
+    rows = [(metric.label, [cells[g][m] for g in range(len(groups))]) for m, metric in enumerate(metrics)]
+    return Table(
+        name="main", corner="Class", columns=[g.method for g in groups], rows=rows, decimals=decimals,
+        column_marks={g.method: "†" for g in groups if g.uses_source_labels},
+        separators={len(metrics) - 3},
+        caption=_caption(f"Per-class accuracy (%), OA, AA and κ on {protocol_name}", groups, ddof,
+                         reference.method if reference else None, alpha),
+    )
+
+
+def ablation_table(groups: list[Group], protocol_name: str, full: str = PROPOSED_METHOD, ddof: int = 1,
+                   alpha: float = DEFAULT_ALPHA, decimals: int = 2) -> Table:
+    """One row per variant (the full model first), OA/AA/κ columns; marks against the full model."""
+    _require(groups, f"ablation variants of {full} on protocol {protocol_name}")
+    metrics = [OVERALL, AVERAGE, KAPPA]
+    reference = _reference(groups, full)
+    cells = measure(groups, metrics, reference, ddof, alpha, decimals)
+    return Table(
+        name="ablation", corner="Variant", columns=[m.label for m in metrics], decimals=decimals,
+        rows=[(group.method, cells[g]) for g, group in enumerate(groups)],
+        caption=_caption(f"Ablation of {full} on {protocol_name}", groups, ddof,
+                         reference.method if reference else None, alpha, bold_along="column"),
+    )
+
+
+def sweep_table(groups: list[Group], protocol_name: str, key: str, metric: str = "OA",
+                proposed: str | None = PROPOSED_METHOD, ddof: int = 1, alpha: float = DEFAULT_ALPHA,
+                decimals: int = 2) -> Table:
+    """One row per value of ``key`` (e.g. shots k), one column per method; cells are ``metric``."""
+    _require(groups, f"{key} sweep on protocol {protocol_name}")
+    chosen = SUMMARY_METRICS[metric]
+    methods = list(dict.fromkeys(g.method for g in groups))
+    values = sorted({g.sweep_value for g in groups}, key=sortable)
+    rows = []
+    for value in values:
+        at_value = {g.method: g for g in groups if g.sweep_value == value}
+        present = [at_value[m] for m in methods if m in at_value]
+        cells = measure(present, [chosen], _reference(present, proposed), ddof, alpha, decimals)
+        by_method = {group.method: cells[i][0] for i, group in enumerate(present)}
+        rows.append((f"{key} = {value}", [by_method.get(m, Cell(None)) for m in methods]))
+    has_reference = any(g.method == proposed for g in groups)
+    return Table(
+        name=key if key != "shots" else "shots", corner=key, columns=methods, rows=rows, decimals=decimals,
+        column_marks={m: "†" for m in methods if any(g.uses_source_labels for g in groups if g.method == m)},
+        caption=_caption(f"{chosen.label} against {key} on {protocol_name}", groups, ddof,
+                         proposed if has_reference else None, alpha),
+    )

@@ -1,0 +1,95 @@
+"""A batch of trials end to end: skip finished ones, run shared pretrainings once, run the rest, account for all.
+
+Resuming needs nothing special: a trial is done when its record (named by run id) exists with
+status ``ok``, so re-running the same command after Ctrl-C or ``kill -9`` runs exactly the
+trials that have no such record, and ``--force`` runs them all again (overwriting, not adding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from hsibench.runner.executors import Executor
+from hsibench.runner.progress import ProgressBoard
+from hsibench.runner.records import STATUS_OK, is_finished_ok, read_record
+from hsibench.runner.spec import ResolvedTrial, TrialSpec, resolve
+from hsibench.runner.stages import plan_pretraining
+from hsibench.runner.trial import failed_record, record_path, write_record
+
+
+@dataclass
+class CampaignResult:
+    records: list[dict[str, Any]] = field(default_factory=list)  # one per planned trial that has a record
+    skipped: int = 0  # already finished before this command
+    ran: int = 0
+    not_run: list[TrialSpec] = field(default_factory=list)  # interrupted before they started
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["status"] != STATUS_OK]
+
+    @property
+    def exit_code(self) -> int:
+        if self.not_run:
+            return 130
+        return 1 if self.failed else 0
+
+
+def resolve_unique(specs: list[TrialSpec]) -> list[ResolvedTrial]:
+    """Resolve every spec up front (bad input fails before anything runs) and drop exact repeats."""
+    seen: set[str] = set()
+    unique = []
+    for spec in specs:
+        resolved = resolve(spec)
+        if resolved.run_id not in seen:
+            seen.add(resolved.run_id)
+            unique.append(resolved)
+    return unique
+
+
+def _mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False,
+                 stream: TextIO | None = None, live: bool | None = None) -> CampaignResult:
+    executor.preflight()
+    trials = resolve_unique(specs)
+    todo = [t for t in trials if force or not is_finished_ok(record_path(t))]
+    result = CampaignResult(skipped=len(trials) - len(todo), ran=len(todo))
+    board = ProgressBoard(len(todo), stream=stream, live=live)
+    if result.skipped:
+        board.note(f"{result.skipped} of {len(trials)} trial(s) already have an ok record; skipped (--force reruns them)")
+    before = {t.run_id: _mtime(record_path(t)) for t in todo}
+    try:
+        if todo:
+            executor.start()
+            jobs, _ = plan_pretraining(todo)
+            stage_errors = executor.run_stage(jobs, board)
+            blocked = {run_id: job.key for job in jobs if job.key in stage_errors for run_id in job.trials}
+            for trial in todo:
+                if trial.run_id in blocked:
+                    key = blocked[trial.run_id]
+                    message = f"shared pretraining {key} failed: {stage_errors[key]}"
+                    write_record(trial.spec, failed_record(trial.spec, message, trial, error_type="PretrainingFailed"))
+                    board.finished(trial.run_id, {"status": "failed", "error": {"type": "PretrainingFailed",
+                                                                                 "message": message}}, trial.spec.label)
+            runnable = [t for t in todo if t.run_id not in blocked]
+            errors = executor.run_trials([t.spec for t in runnable], board)
+            for index, trial in enumerate(runnable):
+                if _mtime(record_path(trial)) == before[trial.run_id]:
+                    if index in errors:  # the worker died without writing: keep that as a failed record
+                        write_record(trial.spec, failed_record(trial.spec, errors[index], trial, error_type="WorkerDied"))
+                    else:
+                        result.not_run.append(trial.spec)
+    finally:
+        board.close()
+        executor.close()
+    result.records = [record for t in trials if (record := _read(record_path(t))) is not None]
+    return result
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return read_record(path) if path.is_file() else None

@@ -1,0 +1,126 @@
+"""Executors run stage jobs and trials; each is registered by name (``--executor local|ray``).
+
+Every executor runs the same :func:`~hsibench.runner.trial.execute_trial`, which writes the
+records, so executors differ only in where and how many trials run at once. An executor returns
+the errors of trials that ended *without* writing a record (a worker that died), keyed by the
+trial's position in the list it was given.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hsibench.methods import resolve_device
+from hsibench.runner.progress import ProgressBoard
+from hsibench.runner.spec import TrialSpec
+from hsibench.runner.stages import PretrainingJob, run_pretraining
+from hsibench.runner.trial import execute_trial
+
+
+class ResourceRequestError(RuntimeError):
+    """Asked for resources (GPUs, CPUs) the machine or cluster does not have."""
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    results_dir: Path
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None = start one here
+    worker_env: dict[str, str] = field(default_factory=dict)  # environment every worker must see
+    device: str = "auto"  # the trials' --device, checked before anything starts
+
+
+class Executor(abc.ABC):
+    def __init__(self, options: ExecutorOptions) -> None:
+        self.options = options
+
+    def preflight(self) -> None:
+        """Cheap checks before any work (seconds before Ray would start): GPUs asked for must exist."""
+        check_local_gpus(self.options.gpus_per_trial)
+        if self.options.device.startswith("cuda"):
+            resolve_device(self.options.device)
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Acquire resources; raise :class:`ResourceRequestError` at once when a request cannot be met."""
+
+    @abc.abstractmethod
+    def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:
+        """Run every pretraining job; return key → error message for the ones that failed."""
+
+    @abc.abstractmethod
+    def run_trials(self, specs: list[TrialSpec], board: ProgressBoard) -> dict[int, str]:
+        """Run every trial (each writes its record); return index → error for trials that left no record."""
+
+    def close(self) -> None:  # noqa: B027 — optional hook
+        """Release what :meth:`start` acquired."""
+
+
+EXECUTORS: dict[str, Callable[[ExecutorOptions], Executor]] = {}
+
+
+def register_executor(name: str):
+    def decorate(cls: type[Executor]) -> type[Executor]:
+        EXECUTORS[name] = cls
+        return cls
+
+    return decorate
+
+
+def create_executor(name: str, options: ExecutorOptions) -> Executor:
+    if name == "ray":
+        import hsibench.runner.ray_executor  # noqa: F401  (registers itself; imports Ray only when asked for)
+    try:
+        return EXECUTORS[name](options)
+    except KeyError:
+        raise ValueError(f"unknown executor {name!r}; choose one of: local, ray") from None
+
+
+def count_local_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def check_local_gpus(gpus_per_trial: float) -> None:
+    """Fail before anything starts when GPUs are asked for on a machine that has none."""
+    if gpus_per_trial > 0 and count_local_gpus() == 0:
+        raise ResourceRequestError(
+            f"--gpus-per-trial {gpus_per_trial:g} asks for GPUs, but this machine has no CUDA GPU. "
+            "Use --gpus-per-trial 0 (the default) to run on the CPU, or --address to join a Ray cluster with GPUs."
+        )
+
+
+@register_executor("local")
+class LocalExecutor(Executor):
+    """Trials one after another in this process: for debugging, and for machines without Ray."""
+
+    def start(self) -> None:
+        """Nothing to acquire: trials run in this process."""
+
+    def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for job in jobs:
+            board.note(f"pretraining {job.key[:12]} ({job.spec.method}, shared by {len(job.trials)} trial(s)) …")
+            board.started(job.key, f"pretraining {job.key[:12]}")
+            try:
+                record = run_pretraining(job.spec, job.key, progress=functools.partial(board.update, job.key))
+                board.note(f"pretraining {job.key[:12]} done in {record['seconds']:.1f} s")
+            except Exception as error:  # recorded on every trial that needed it
+                errors[job.key] = f"{type(error).__name__}: {error}"
+            finally:
+                board.forget(job.key)
+        return errors
+
+    def run_trials(self, specs: list[TrialSpec], board: ProgressBoard) -> dict[int, str]:
+        for index, spec in enumerate(specs):
+            key = str(index)
+            board.started(key, spec.label)
+            record = execute_trial(spec, progress=functools.partial(board.update, key))
+            board.finished(key, record)
+        return {}

@@ -1,0 +1,122 @@
+"""Live progress of a batch of trials: a tqdm bar in a terminal, one plain line per finished trial in CI logs.
+
+Methods report through ``RunContext.progress(stage=…, epoch=…, epochs=…, loss=…)``; the local
+executor calls :meth:`ProgressBoard.update` directly, the Ray executor forwards the same keywords
+from workers through ``ray.tune.report`` to a Tune callback that calls it on the driver.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from hsibench.runner.records import STATUS_OK
+
+
+def is_interactive(stream: TextIO) -> bool:
+    """A live display only for a person at a terminal; CI logs (``CI=true``) get plain lines."""
+    in_ci = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+    return not in_ci and hasattr(stream, "isatty") and stream.isatty()
+
+
+def describe_progress(info: dict[str, Any]) -> str:
+    """``adapt 3/20 loss 0.412`` from a progress update."""
+    parts = [str(info.get("stage", ""))]
+    if info.get("epoch") is not None:
+        parts.append(f"{info['epoch']}/{info['epochs']}" if info.get("epochs") else str(info["epoch"]))
+    if isinstance(info.get("loss"), int | float) and math.isfinite(info["loss"]):
+        parts.append(f"loss {info['loss']:.3g}")
+    return " ".join(p for p in parts if p)
+
+
+def describe_record(record: dict[str, Any]) -> str:
+    if record.get("status") == STATUS_OK:
+        kappa = record.get("kappa")
+        kappa_text = f"{kappa:.4f}" if kappa is not None else "n/a"
+        return (f"OA {100 * record['overall_accuracy']:.2f}%  AA {100 * record['average_accuracy']:.2f}%  "
+                f"κ {kappa_text}  ({record['timings']['total_s']:.1f} s)")
+    error = record.get("error", {})
+    return f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
+
+
+class ThrottledProgress:
+    """Passes progress on when the stage changes or at most every ``interval`` seconds (cheap for fast epochs)."""
+
+    def __init__(self, send: Callable[[dict[str, Any]], None], interval: float = 1.0) -> None:
+        self.send, self.interval = send, interval
+        self._last_time, self._last_stage = 0.0, None
+
+    def __call__(self, **info: Any) -> None:
+        now = time.monotonic()
+        if info.get("stage") != self._last_stage or now - self._last_time >= self.interval:
+            self._last_time, self._last_stage = now, info.get("stage")
+            self.send({k: v for k, v in info.items() if isinstance(v, str | int | float | bool | type(None))})
+
+
+class ProgressBoard:
+    """Counts trials done / running / failed and shows each running trial's current epoch."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, live: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = is_interactive(self.stream) if live is None else live
+        self.total = total
+        self.finished_count = 0
+        self.failed: list[str] = []
+        self.running: dict[str, str] = {}  # trial key → label
+        self.activity: dict[str, str] = {}  # trial key → "adapt 3/20"
+        self._bar = tqdm(total=total, file=self.stream, unit="trial", dynamic_ncols=True) if self.live and total else None
+        self._last_refresh = 0.0
+
+    def note(self, message: str) -> None:
+        """A line that stays visible (pretraining stage, warnings)."""
+        if self._bar is not None:
+            self._bar.write(message, file=self.stream)
+        else:
+            print(message, file=self.stream, flush=True)
+
+    def started(self, key: str, label: str) -> None:
+        self.running[key] = label
+        self._refresh(force=True)
+
+    def forget(self, key: str) -> None:
+        """Drop a running entry that is not a trial (a pretraining stage job) without counting it."""
+        self.running.pop(key, None)
+        self.activity.pop(key, None)
+        self._refresh(force=True)
+
+    def update(self, key: str, **info: Any) -> None:
+        self.activity[key] = describe_progress(info)
+        self._refresh()
+
+    def finished(self, key: str, record: dict[str, Any], label: str | None = None) -> None:
+        label = self.running.pop(key, None) or label or key
+        self.activity.pop(key, None)
+        self.finished_count += 1
+        ok = record.get("status") == STATUS_OK
+        if not ok:
+            self.failed.append(label)
+        line = f"[{self.finished_count}/{self.total}] {'ok    ' if ok else 'FAILED'} {label}  {describe_record(record)}"
+        if self._bar is not None:
+            if not ok:
+                self._bar.write(line, file=self.stream)
+            self._bar.update(1)
+            self._refresh(force=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def _refresh(self, force: bool = False) -> None:
+        if self._bar is None or (not force and time.monotonic() - self._last_refresh < 0.5):
+            return
+        running = "; ".join(f"{label} {self.activity.get(key, '')}".strip() for key, label in self.running.items())
+        self._bar.set_postfix_str(f"failed {len(self.failed)} | running {len(self.running)}: {running}", refresh=True)
+        self._last_refresh = time.monotonic()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,170 @@
+"""The Ray executor: trials as one Ray Tune grid, shared pretrainings as Ray tasks before it.
+
+By default Ray starts inside the command on this machine (all cores, no dashboard, quiet logs,
+one CPU per trial); ``--address`` (or ``RAY_ADDRESS``) joins an existing cluster instead. The
+environment the data layer reads (mirror, cache, offline) is handed to every worker through
+``runtime_env``. Tune's own files go to a scratch folder under the results folder, removed
+afterwards: our records are written by the trials themselves. On a multi-node cluster the
+results folder (``--out``) and the pretraining cache (``--cache``) must be on a filesystem every
+node sees, since workers write records and checkpoints there directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from typing import Any
+
+import ray
+from ray import tune
+
+from hsibench.runner.executors import (
+    Executor,
+    ExecutorOptions,
+    ResourceRequestError,
+    check_local_gpus,
+    register_executor,
+)
+from hsibench.runner.layout import ResultsLayout
+from hsibench.runner.progress import ProgressBoard, ThrottledProgress
+from hsibench.runner.records import STATUS_FAILED, read_record
+from hsibench.runner.spec import TrialSpec
+from hsibench.runner.stages import PretrainingJob, run_pretraining
+from hsibench.runner.trial import execute_trial
+
+# Tune's own console output and per-trial logger files are noise next to our display and records.
+QUIET_TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "RAY_CHDIR_TO_TRIAL_DIR": "0"}
+PROGRESS_KEYS = ("stage", "epoch", "epochs", "loss")
+
+
+def tune_trial(config: dict[str, Any]) -> None:
+    """The Tune function trainable: one trial, progress forwarded to the driver, record written here."""
+    spec = TrialSpec.from_dict(config["spec"])
+    progress = ThrottledProgress(lambda info: tune.report({"progress": 1, **info}))
+    record = execute_trial(spec, progress)
+    tune.report({"progress": 0, "status": record["status"], "record_path": record["record_path"]})
+
+
+def _spec_key(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True, default=str)
+
+
+def _pretrain_task(spec: dict[str, Any], key: str) -> dict[str, Any]:
+    return run_pretraining(TrialSpec.from_dict(spec), key)
+
+
+class _BoardCallback(tune.Callback):
+    """Feeds Tune's events into the progress board on the driver."""
+
+    def __init__(self, board: ProgressBoard) -> None:
+        self.board = board
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self.board.started(trial.trial_id, TrialSpec.from_dict(trial.config["spec"]).label)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if result.get("progress"):
+            self.board.update(trial.trial_id, **{k: result.get(k) for k in PROGRESS_KEYS})
+        elif "record_path" in result:
+            record = read_record(result["record_path"]) or {"status": STATUS_FAILED, "error": {
+                "type": "UnreadableRecord", "message": result["record_path"]}}
+            self.board.finished(trial.trial_id, record)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self.board.finished(trial.trial_id, {"status": STATUS_FAILED, "error": {
+            "type": "WorkerError", "message": "the Ray worker ended without writing a record"}})
+
+
+@register_executor("ray")
+class RayExecutor(Executor):
+    def __init__(self, options: ExecutorOptions) -> None:
+        super().__init__(options)
+        self._started_ray = False
+
+    def _address(self) -> str | None:
+        return self.options.address or os.environ.get("RAY_ADDRESS")
+
+    def preflight(self) -> None:
+        """Checked here before paying Ray's start-up; a cluster's resources are checked once joined."""
+        if self.options.device.startswith("cuda") and self.options.gpus_per_trial <= 0:
+            raise ResourceRequestError(f"--device {self.options.device} needs --gpus-per-trial > 0 under Ray "
+                                       "(a trial without a GPU share sees no GPU)")
+        if not self._address() and not ray.is_initialized():
+            check_local_gpus(self.options.gpus_per_trial)
+
+    def start(self) -> None:
+        address = self._address()
+        for key, value in QUIET_TUNE_ENV.items():
+            os.environ.setdefault(key, value)
+        if not ray.is_initialized():
+            runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV}}
+            common = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.ERROR,
+                      "runtime_env": runtime_env}
+            if address:
+                ray.init(address=address, **common)
+            else:
+                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **common)
+            self._started_ray = True
+        self._check_resources(ray.cluster_resources())
+
+    def _check_resources(self, available: dict[str, float]) -> None:
+        wanted = {"CPU": self.options.cpus_per_trial, "GPU": self.options.gpus_per_trial}
+        summary = ", ".join(f"{k}={available.get(k, 0):g}" for k in ("CPU", "GPU"))
+        for resource, amount in wanted.items():
+            if amount > available.get(resource, 0):
+                flag = "--gpus-per-trial" if resource == "GPU" else "--cpus-per-trial"
+                raise ResourceRequestError(
+                    f"{flag} {amount:g} asks for more {resource}s per trial than the Ray cluster has ({summary}). "
+                    f"Lower {flag}" + (", or --address a cluster with GPUs." if resource == "GPU" else "."))
+
+    def _resources(self) -> dict[str, float]:
+        return {"num_cpus": self.options.cpus_per_trial, "num_gpus": self.options.gpus_per_trial}
+
+    def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:
+        if not jobs:
+            return {}
+        task = ray.remote(_pretrain_task).options(**self._resources(), max_retries=0)
+        pending = {task.remote(job.spec.to_dict(), job.key): job for job in jobs}
+        board.note(f"pretraining: {len(jobs)} shared pretraining(s) on Ray before the trials …")
+        errors: dict[str, str] = {}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(done[0])
+            try:
+                record = ray.get(done[0])
+                board.note(f"pretraining {job.key[:12]} ({job.spec.method}) done in {record['seconds']:.1f} s")
+            except Exception as error:  # a RayTaskError wraps the worker's exception and traceback
+                errors[job.key] = str(error)
+        return errors
+
+    def run_trials(self, specs: list[TrialSpec], board: ProgressBoard) -> dict[int, str]:
+        if not specs:
+            return {}
+        scratch = ResultsLayout(self.options.results_dir).new_scratch_dir("ray-tune")
+        resources = {"cpu": self.options.cpus_per_trial, "gpu": self.options.gpus_per_trial}
+        tuner = tune.Tuner(
+            tune.with_resources(tune_trial, resources),
+            param_space={"spec": tune.grid_search([spec.to_dict() for spec in specs])},
+            # reused actors keep torch, sklearn and the loaded scenes imported: seconds saved per trial
+            tune_config=tune.TuneConfig(trial_dirname_creator=lambda trial: trial.trial_id, reuse_actors=True),
+            run_config=tune.RunConfig(name="trials", storage_path=str(scratch), verbose=0,
+                                      callbacks=[_BoardCallback(board)],
+                                      failure_config=tune.FailureConfig(max_failures=0)),
+        )
+        try:
+            grid = tuner.fit()
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        position = {_spec_key(spec.to_dict()): index for index, spec in enumerate(specs)}
+        errors: dict[int, str] = {}
+        for result in grid:
+            if result.error is not None:
+                errors[position[_spec_key(result.config["spec"])]] = f"{type(result.error).__name__}: {result.error}"
+        return errors
+
+    def close(self) -> None:
+        if self._started_ray:
+            ray.shutdown()
+            self._started_ray = False

@@ -1,0 +1,165 @@
+"""What one trial is, as plain data: a :class:`TrialSpec` travels to Ray workers as a dict.
+
+A spec names the method, preset, protocol and seed, plus the user's ``--set`` overrides split
+into protocol keys and method-config keys. :func:`resolve` turns it into the objects a trial
+runs with and the *run id*: a hash of everything that determines the result (method, resolved
+config, protocol content, seed, code version), so the same trial always lands in the same
+record file — that is what makes re-runs skip and interrupted sweeps resume without duplicates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hsibench
+from hsibench.methods import get_method_entry, resolve_config
+from hsibench.methods.registry import MethodEntry, coerce_value
+from hsibench.protocol import Protocol, ProtocolError, load_protocol
+
+# Protocol fields a `--set` may change; the scene names and the seeds list are chosen by other means.
+PROTOCOL_SETTABLE_KEYS = frozenset(f.name for f in dataclasses.fields(Protocol)) - {
+    "name", "path", "source", "target", "seeds", "description", "notes"}
+# Parts of a protocol that do not change any trial's result, so they stay out of its identity.
+PROTOCOL_DESCRIPTIVE_KEYS = ("seeds", "description", "notes")
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial as plain, JSON-able data (paths absolute: Ray workers may run elsewhere)."""
+
+    method: str
+    protocol: str  # a shipped protocol name or a TOML path
+    seed: int
+    preset: str = "paper"
+    method_overrides: dict[str, Any] = field(default_factory=dict)
+    protocol_overrides: dict[str, Any] = field(default_factory=dict)
+    out_dir: str = "results"
+    cache_dir: str = ""
+    device: str = "auto"
+    threads: int = 1  # torch intra-op threads = the CPUs the trial was given
+    save_map: bool = False
+    plugins: tuple[str, ...] = ()  # extra modules or .py files that register methods
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["plugins"] = list(self.plugins)
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> TrialSpec:
+        return TrialSpec(**{**data, "plugins": tuple(data.get("plugins", ()))})
+
+    @property
+    def label(self) -> str:
+        """Short human name used by the progress display."""
+        extra = ",".join(f"{k}={v}" for k, v in {**self.protocol_overrides, **self.method_overrides}.items())
+        return f"{self.method}[{extra}]/seed {self.seed}" if extra else f"{self.method}/seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class ResolvedTrial:
+    """A spec with its protocol loaded, its config resolved and its run id computed."""
+
+    spec: TrialSpec
+    protocol: Protocol
+    config: Any  # the method's config dataclass instance
+    entry: MethodEntry
+    run_id: str
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.spec.method}-seed{self.spec.seed}-{self.run_id}"
+
+
+def load_plugins(plugins: typing.Iterable[str]) -> None:
+    """Import modules that register extra methods: a dotted module name or a path to a ``.py`` file.
+
+    A file is imported under its stem with its folder put on ``sys.path``, so a Ray worker and
+    the driver import it under the same name and a module imported already is not run twice
+    (it would register its methods twice).
+    """
+    for plugin in plugins:
+        if plugin.endswith(".py"):
+            path = Path(plugin).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"plugin file {path} does not exist")
+            if path.stem in sys.modules:
+                continue
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            importlib.import_module(path.stem)
+        elif plugin not in sys.modules:
+            importlib.import_module(plugin)
+
+
+def split_overrides(pairs: dict[str, Any], method: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``--set`` pairs → (protocol overrides, method-config overrides).
+
+    ``protocol.KEY`` and ``method.KEY`` force a side; a bare key goes to the protocol when it is
+    a protocol key (shots, split_mode, normalisation, spatial_buffer, validation_per_class,
+    patch_size, …), otherwise to the method config.
+    """
+    protocol_overrides: dict[str, Any] = {}
+    method_overrides: dict[str, Any] = {}
+    for key, value in pairs.items():
+        side, _, bare = key.partition(".")
+        if bare and side == "protocol":
+            if bare not in PROTOCOL_SETTABLE_KEYS:
+                raise ProtocolError(f"--set {key}: {bare!r} is not a settable protocol key; "
+                                    f"valid: {', '.join(sorted(PROTOCOL_SETTABLE_KEYS))}")
+            protocol_overrides[bare] = value
+        elif bare and side == "method":
+            method_overrides[bare] = value
+        elif key in PROTOCOL_SETTABLE_KEYS:
+            protocol_overrides[key] = value
+        else:
+            method_overrides[key] = value
+    return protocol_overrides, method_overrides
+
+
+def apply_protocol_overrides(protocol: Protocol, overrides: dict[str, Any]) -> Protocol:
+    """The protocol with ``--set`` values coerced to each field's type and validated."""
+    if not overrides:
+        return protocol
+    hints = typing.get_type_hints(Protocol)
+    bad = sorted(set(overrides) - PROTOCOL_SETTABLE_KEYS)
+    if bad:
+        raise ProtocolError(f"protocol key(s) {bad} cannot be overridden; valid: {', '.join(sorted(PROTOCOL_SETTABLE_KEYS))}")
+    typed = {key: coerce_value(value, hints[key], key) for key, value in overrides.items()}
+    return protocol.with_overrides(**typed)
+
+
+def protocol_identity(protocol: Protocol) -> dict[str, Any]:
+    """The protocol's content that determines a trial's split and data (JSON-able)."""
+    data = json.loads(json.dumps(protocol.to_dict(), default=str))
+    for key in PROTOCOL_DESCRIPTIVE_KEYS:
+        data.pop(key, None)
+    return data
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as JSON-able plain data (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int, version: str = hsibench.__version__) -> str:
+    payload = {"method": method, "config": config_dict(config), "protocol": protocol_identity(protocol),
+               "seed": seed, "version": version}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve(spec: TrialSpec) -> ResolvedTrial:
+    """Load the protocol, resolve the config and compute the run id; raises clear errors on bad input."""
+    load_plugins(spec.plugins)
+    entry = get_method_entry(spec.method)
+    protocol = apply_protocol_overrides(load_protocol(spec.protocol), spec.protocol_overrides)
+    config = resolve_config(spec.method, spec.preset, spec.method_overrides)
+    return ResolvedTrial(spec, protocol, config, entry, compute_run_id(spec.method, config, protocol, spec.seed))

@@ -1,0 +1,67 @@
+"""The Ray executor: the same trials give the same records as the local executor (one Ray start for the module)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+import ray
+from test_runner_fake_method import CENTROID, COMPUTATIONS_LOG, PLUGIN, PRETRAINED
+
+from hsibench.runner import (
+    ExecutorOptions,
+    ResourceRequestError,
+    TrialSettings,
+    create_executor,
+    plan_trials,
+    run_campaign,
+)
+
+pytestmark = pytest.mark.slow  # starts Ray
+
+COMPARED_FIELDS = ("overall_accuracy", "average_accuracy", "kappa", "per_class", "confusion_matrix",
+                   "predictions_sha256", "split", "run_id", "pretraining_key", "config", "protocol")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """Ray on two CPUs, with the test environment (offline, mirror, cache) handed to its workers."""
+    names = ("HSIBENCH_OFFLINE", "HSIBENCH_MIRROR", "HSIBENCH_CACHE", "OMP_NUM_THREADS")
+    env = {name: os.environ[name] for name in names if name in os.environ}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    yield
+    ray.shutdown()
+
+
+def _run(executor: str, root: Path, **options):
+    settings = TrialSettings(out_dir=root, cache_dir=root / "cache", preset="smoke", plugins=(PLUGIN,), threads=1)
+    specs = plan_trials([CENTROID, PRETRAINED], "demo", [1330, 1220], settings)
+    board = io.StringIO()
+    result = run_campaign(specs, create_executor(executor, ExecutorOptions(results_dir=root, **options)),
+                          stream=board, live=False)
+    return result, board.getvalue()
+
+
+def test_ray_and_local_executors_write_identical_records(ray_cluster, tmp_path: Path) -> None:
+    local, _ = _run("local", tmp_path / "local")
+    remote, progress = _run("ray", tmp_path / "ray")
+    assert local.exit_code == remote.exit_code == 0
+    by_trial = {(r["method"], r["seed"]): r for r in remote.records}
+    assert len(by_trial) == len(local.records) == 4
+    for record in local.records:
+        other = by_trial[(record["method"], record["seed"])]
+        for field in COMPARED_FIELDS:
+            assert record[field] == other[field], field
+    assert (tmp_path / "ray" / "cache" / COMPUTATIONS_LOG).read_text().split() == ["1330"]  # the stage ran once
+    assert progress.count("ok ") == 4  # one plain line per finished trial
+    assert not any((tmp_path / "ray" / "tmp").iterdir()), "Tune's scratch folder is removed"
+
+
+def test_resource_request_beyond_the_cluster_fails_before_any_trial(ray_cluster, tmp_path: Path) -> None:
+    with pytest.raises(ResourceRequestError, match="more GPUs per trial than the Ray cluster has"):
+        # a local GPU check cannot apply to a joined cluster; the cluster's resources are checked instead
+        executor = create_executor("ray", ExecutorOptions(results_dir=tmp_path, gpus_per_trial=1))
+        executor.start()
+    assert not (tmp_path / "demo").exists()
