@@ -1,0 +1,80 @@
+"""Per-scene spectral adapters: a scene's C bands → the encoder's C₀ aligned bands (PAPER.md §1).
+
+Paper: the scenes have different band counts, so something must map each scene into the
+shared encoder's input space; the paper does not say what. Interpretation (``band_alignment``):
+
+- ``linear`` (default) — the field's usual "mapping layer": a learned 1×1 linear map C → C₀
+  followed by a norm (``adapter_norm``). We default to LayerNorm over the C₀ channels of each
+  pixel rather than the BatchNorm of DCFSL's mapping layer: BatchNorm's running statistics
+  would absorb the statistics of masked pretraining batches and of DAFT's noised inputs, and
+  a pixel's features would depend on which pixels share its batch. ``batch`` is offered
+  (the shared :class:`~hsibench.methods.spectral_layers.BandMapping`).
+- ``pca`` — a fixed (non-learned) whitened PCA to C₀ components, fitted on the pixels of that
+  one scene only (no labels, like the scene-wide z-score the protocols already apply); the
+  shared :class:`~hsibench.methods.spectral_layers.PrincipalComponents`.
+
+An adapter is made per scene: the source's is used for pretraining only; at adapt time a new
+one is made for the target (whose band count differs) while the encoder transfers.
+All adapters map channel-last patches ``[N, S, S, C] → [N, S, S, C₀]`` and expose ``bands``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from timm.layers import trunc_normal_
+from torch import nn
+
+from hsibench.methods.spectral_layers import BandMapping, PrincipalComponents, scene_pixels
+from hsibench.protocol import Domain
+
+#: PCA is fitted on at most this many pixels of a scene (seeded subsample): the leading
+#: components of 10⁵ spectra are stable, and Pavia Centre's 784k pixels would only cost time.
+PCA_MAX_PIXELS = 100_000
+
+
+class LinearBandAdapter(nn.Module):
+    """Learned 1×1 map C → C₀ plus LayerNorm over the aligned channels of each pixel (batch-independent)."""
+
+    def __init__(self, bands: int, aligned_bands: int) -> None:
+        super().__init__()
+        self.bands, self.aligned_bands = bands, aligned_bands
+        self.projection = nn.Linear(bands, aligned_bands)
+        self.norm = nn.LayerNorm(aligned_bands)
+        trunc_normal_(self.projection.weight, std=0.02)
+        nn.init.zeros_(self.projection.bias)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.projection(patches))  # [N, S, S, C0]
+
+
+def _check_pca(bands: int, aligned_bands: int) -> None:
+    if aligned_bands > bands:
+        raise ValueError(f"band_alignment='pca' cannot make {aligned_bands} components from a scene of {bands} bands; "
+                         f"set aligned_bands <= {bands} (e.g. --set aligned_bands={bands}) or use band_alignment=linear")
+
+
+def empty_adapter(kind: str, bands: int, aligned_bands: int, norm: str) -> nn.Module:
+    """An adapter of the right shapes, unfitted: its weights come from training or a checkpoint."""
+    if kind not in ("linear", "pca"):
+        raise ValueError(f"band_alignment must be one of ['linear', 'pca'], got {kind!r}")
+    if kind == "pca":
+        _check_pca(bands, aligned_bands)
+        return PrincipalComponents(bands, aligned_bands, whiten=True)
+    if norm not in NORMS:
+        raise ValueError(f"adapter_norm must be one of {sorted(NORMS)}, got {norm!r}")
+    return NORMS[norm](bands, aligned_bands)
+
+
+#: adapter_norm → linear adapter class(bands, aligned_bands)
+NORMS: dict[str, Callable[[int, int], nn.Module]] = {"layer": LinearBandAdapter, "batch": BandMapping}
+
+
+def make_adapter(kind: str, domain: Domain, aligned_bands: int, norm: str, seed: int) -> nn.Module:
+    """The adapter for ``domain``, ready to use (PCA is fitted here, on that scene's pixels only)."""
+    adapter = empty_adapter(kind, domain.bands, aligned_bands, norm)
+    if isinstance(adapter, PrincipalComponents):
+        adapter.fit(scene_pixels(domain.patches, PCA_MAX_PIXELS, np.random.default_rng([seed, 3])), seed)
+    return adapter

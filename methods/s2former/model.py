@@ -1,0 +1,348 @@
+"""S²Former: a dual-branch spatial–spectral transformer with bidirectional cross-attention.
+
+Component by component (numbers refer to /work/shared/docs/PAPER.md "Interpretation"):
+
+- Dual branch (§2, §3) — *paper*: a spatial and a spectral branch. *Ours*: spatial tokens are
+  the S² pixels of a patch, ``t_i = W·a_i + p_i`` with a fixed 2-D sin-cos position embedding
+  (MAE's choice: no parameters that depend on S); spectral tokens are G contiguous groups of
+  the C₀ aligned bands, each embedding its S×S×g sub-cube, plus a learned 1-D position
+  embedding (one per band group).
+- Random masking of the spatial branch (§2) — *paper*: yes. *Ours*: MAE's per-sample shuffle;
+  exactly round((1 − r)·S²) visible tokens are encoded. The spectral branch then sees the patch
+  with the masked pixels zeroed; otherwise cross-attention would hand the spatial branch the
+  very spectra it must reconstruct. Optional spectral-token masking (``spectral_mask_ratio``).
+- Bidirectional cross-attention (§4) — *paper*: the branches guide each other. *Ours*: each
+  block runs timm's pre-norm self-attention block in each branch, then (simultaneously, both
+  reading the post-self-attention states) ``H_spa ← H_spa + CA(H_spa → H_spe)`` and
+  ``H_spe ← H_spe + CA(H_spe → H_spa)``, each pre-norm and followed by an MLP. The route is
+  switchable (``cross_attention``, see :data:`CROSS_ATTENTION_ROUTES`); a disabled direction has
+  no module at all, so with ``none`` nothing flows between the branches before pooling.
+- Decoder and loss (§5) — *paper*: self-supervised pretraining without labels. *Ours*: a light
+  MAE decoder over [spatial tokens with mask tokens ; visible spectral tokens] (so both branches
+  are pretrained whatever the cross-attention route), a per-domain output head predicting each
+  pixel's standardised spectrum in the source's own C bands, MSE on the masked pixels plus the
+  FDC term (§6, :mod:`.fdc`).
+- Readout (§8) — *ours*: mean-pooled tokens of each branch, concatenated (2·d) → linear head.
+
+API like timm/MAE: :class:`S2Former` has ``forward_features`` / ``forward_head``;
+:class:`S2FormerMaskedAutoencoder` has ``random_masking`` / ``forward_encoder`` /
+``forward_decoder`` / ``forward_loss``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from timm.layers import DropPath, Mlp, build_sincos2d_pos_embed, trunc_normal_
+from timm.models.vision_transformer import Block
+from torch import nn
+
+from hsibench.methods.s2former.fdc import frequency_domain_constraint
+
+
+@dataclass(frozen=True)
+class CrossAttentionRoute:
+    spatial_reads_spectral: bool
+    spectral_reads_spatial: bool
+
+
+#: ``cross_attention`` → which branch attends to which. Ablation names (method.py) map onto these:
+#: "spa2spe" = information flows spatial → spectral = the spectral branch reads the spatial one.
+CROSS_ATTENTION_ROUTES: dict[str, CrossAttentionRoute] = {
+    "bi": CrossAttentionRoute(spatial_reads_spectral=True, spectral_reads_spatial=True),
+    "spatial_from_spectral": CrossAttentionRoute(spatial_reads_spectral=True, spectral_reads_spatial=False),
+    "spectral_from_spatial": CrossAttentionRoute(spatial_reads_spectral=False, spectral_reads_spatial=True),
+    "none": CrossAttentionRoute(spatial_reads_spectral=False, spectral_reads_spatial=False),
+}
+
+
+@dataclass(frozen=True)
+class EncoderShape:
+    """The sizes that fix an encoder's weights (and so must match between pretraining and fine-tuning)."""
+
+    patch_size: int = 9
+    aligned_bands: int = 100
+    dim: int = 64
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    drop_path: float = 0.1
+    spectral_groups: int = 20
+    cross_attention: str = "bi"
+
+    @property
+    def spatial_tokens(self) -> int:
+        return self.patch_size ** 2
+
+    @property
+    def group_width(self) -> int:
+        return self.aligned_bands // self.spectral_groups
+
+
+def _init_weights(module: nn.Module) -> None:
+    """timm ViT initialisation: truncated normal (std 0.02) linear weights, zero biases."""
+    if isinstance(module, nn.Linear):
+        trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def spatial_position_embedding(patch_size: int, dim: int) -> torch.Tensor:
+    """Fixed 2-D sin-cos embedding of the S×S pixel grid, [1, S², dim] (row-major like the tokens)."""
+    return build_sincos2d_pos_embed([patch_size, patch_size], dim).unsqueeze(0)
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention whose queries come from one token set and keys/values from another.
+
+    timm has no usable one (crossvit's lets only the CLS token query), so this is the small
+    piece written here, on ``scaled_dot_product_attention``.
+    """
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim ({dim}) must be divisible by heads ({num_heads})")
+        self.num_heads, self.head_dim = num_heads, dim // num_heads
+        self.query = nn.Linear(dim, dim, bias=qkv_bias)
+        self.key_value = nn.Linear(dim, 2 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        n, query_length, dim = x.shape
+        context_length = context.shape[1]
+        q = self.query(x).reshape(n, query_length, self.num_heads, self.head_dim).transpose(1, 2)  # [N, H, Lq, hd]
+        k, v = (self.key_value(context).reshape(n, context_length, 2, self.num_heads, self.head_dim)
+                .permute(2, 0, 3, 1, 4).unbind(0))  # each [N, H, Lk, hd]
+        attended = F.scaled_dot_product_attention(q, k, v)  # [N, H, Lq, hd]
+        return self.proj(attended.transpose(1, 2).reshape(n, query_length, dim))
+
+
+class CrossAttentionBlock(nn.Module):
+    """Pre-norm ``x ← x + CA(norm(x), norm(context)); x ← x + MLP(norm(x))`` (timm Mlp, DropPath)."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop_path: float) -> None:
+        super().__init__()
+        self.norm_query = nn.LayerNorm(dim)
+        self.norm_context = nn.LayerNorm(dim)
+        self.attn = CrossAttention(dim, num_heads)
+        self.norm_mlp = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self.attn(self.norm_query(x), self.norm_context(context)))
+        return x + self.drop_path(self.mlp(self.norm_mlp(x)))
+
+
+class DualBranchBlock(nn.Module):
+    """Self-attention in each branch, then each branch attends to the other as ``route`` allows."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop_path: float, route: CrossAttentionRoute) -> None:
+        super().__init__()
+        self.spatial_self = Block(dim, num_heads, mlp_ratio, qkv_bias=True, drop_path=drop_path)
+        self.spectral_self = Block(dim, num_heads, mlp_ratio, qkv_bias=True, drop_path=drop_path)
+        self.spatial_cross = CrossAttentionBlock(dim, num_heads, mlp_ratio, drop_path) if route.spatial_reads_spectral else None
+        self.spectral_cross = CrossAttentionBlock(dim, num_heads, mlp_ratio, drop_path) if route.spectral_reads_spatial else None
+
+    def forward(self, spatial: torch.Tensor, spectral: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spatial, spectral = self.spatial_self(spatial), self.spectral_self(spectral)
+        # both directions read the post-self-attention states, so neither direction goes first
+        new_spatial = self.spatial_cross(spatial, spectral) if self.spatial_cross is not None else spatial
+        new_spectral = self.spectral_cross(spectral, spatial) if self.spectral_cross is not None else spectral
+        return new_spatial, new_spectral
+
+
+class S2FormerEncoder(nn.Module):
+    """The part that transfers between scenes: token embeddings of both branches + dual-branch blocks.
+
+    Input is an *aligned* patch [N, S, S, C₀] (see :mod:`.band_alignment`).
+    """
+
+    def __init__(self, shape: EncoderShape) -> None:
+        super().__init__()
+        check_encoder_shape(shape)
+        self.shape = shape
+        route = CROSS_ATTENTION_ROUTES[shape.cross_attention]
+        self.spatial_embed = nn.Linear(shape.aligned_bands, shape.dim)
+        self.register_buffer("spatial_pos", spatial_position_embedding(shape.patch_size, shape.dim), persistent=False)
+        self.spectral_embed = nn.Linear(shape.spatial_tokens * shape.group_width, shape.dim)
+        self.spectral_pos = nn.Parameter(torch.zeros(1, shape.spectral_groups, shape.dim))
+        rates = torch.linspace(0, shape.drop_path, shape.depth).tolist()  # stochastic depth grows with depth (timm)
+        self.blocks = nn.ModuleList(DualBranchBlock(shape.dim, shape.heads, shape.mlp_ratio, rate, route) for rate in rates)
+        self.spatial_norm = nn.LayerNorm(shape.dim)
+        self.spectral_norm = nn.LayerNorm(shape.dim)
+        trunc_normal_(self.spectral_pos, std=0.02)
+        self.apply(_init_weights)
+
+    @property
+    def feature_dim(self) -> int:
+        return 2 * self.shape.dim
+
+    def embed_spatial(self, aligned: torch.Tensor) -> torch.Tensor:
+        n, s, _, c = aligned.shape
+        return self.spatial_embed(aligned.reshape(n, s * s, c)) + self.spatial_pos  # [N, S², D]
+
+    def embed_spectral(self, aligned: torch.Tensor) -> torch.Tensor:
+        n, s, _, _ = aligned.shape
+        groups, width = self.shape.spectral_groups, self.shape.group_width
+        cubes = aligned.reshape(n, s, s, groups, width).permute(0, 3, 1, 2, 4)  # [N, G, S, S, g]
+        return self.spectral_embed(cubes.reshape(n, groups, s * s * width)) + self.spectral_pos  # [N, G, D]
+
+    def forward_branches(self, spatial: torch.Tensor, spectral: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the blocks on already-embedded tokens ([N, Ls, D], [N, Lg, D]); separate inputs make routing testable."""
+        for block in self.blocks:
+            spatial, spectral = block(spatial, spectral)
+        return self.spatial_norm(spatial), self.spectral_norm(spectral)
+
+    def forward(self, aligned: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.forward_branches(self.embed_spatial(aligned), self.embed_spectral(aligned))
+
+
+def check_encoder_shape(shape: EncoderShape) -> None:
+    """Clear errors for sizes that cannot make an encoder."""
+    if shape.cross_attention not in CROSS_ATTENTION_ROUTES:
+        raise ValueError(f"cross_attention must be one of {sorted(CROSS_ATTENTION_ROUTES)}, got {shape.cross_attention!r}")
+    if shape.dim % shape.heads:
+        raise ValueError(f"dim ({shape.dim}) must be divisible by heads ({shape.heads})")
+    if shape.dim % 4:
+        raise ValueError(f"dim ({shape.dim}) must be divisible by 4 (2-D sin-cos position embedding)")
+    if shape.spectral_groups < 1 or shape.aligned_bands % shape.spectral_groups:
+        raise ValueError(f"aligned_bands ({shape.aligned_bands}) must be divisible by spectral_groups "
+                         f"({shape.spectral_groups}); e.g. 100 bands in 20 groups of 5")
+
+
+class S2Former(nn.Module):
+    """Classifier: per-scene band adapter → encoder → pooled features of both branches → linear head."""
+
+    def __init__(self, adapter: nn.Module, encoder: S2FormerEncoder, num_classes: int) -> None:
+        super().__init__()
+        self.adapter, self.encoder = adapter, encoder
+        self.num_spatial_tokens = encoder.shape.spatial_tokens
+        self.head = nn.Linear(encoder.feature_dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.head.apply(_init_weights)
+
+    def forward_features(self, patches: torch.Tensor) -> torch.Tensor:
+        """[N, S, S, C] patches → [N, S² + G, D] tokens (spatial first, then spectral)."""
+        spatial, spectral = self.encoder(self.adapter(patches))
+        return torch.cat([spatial, spectral], dim=1)
+
+    def forward_head(self, tokens: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        spatial, spectral = tokens[:, : self.num_spatial_tokens], tokens[:, self.num_spatial_tokens:]
+        features = torch.cat([spatial.mean(dim=1), spectral.mean(dim=1)], dim=1)  # [N, 2D]
+        return features if pre_logits else self.head(features)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(patches))
+
+
+@dataclass(frozen=True)
+class DecoderShape:
+    dim: int = 64
+    depth: int = 2
+    heads: int = 4
+
+
+class S2FormerMaskedAutoencoder(nn.Module):
+    """Pretraining model (MAE-style): adapter + encoder with masking + light decoder + per-domain output head."""
+
+    def __init__(self, adapter: nn.Module, encoder: S2FormerEncoder, bands: int, decoder: DecoderShape) -> None:
+        super().__init__()
+        if decoder.dim % decoder.heads or decoder.dim % 4:
+            raise ValueError(f"decoder_dim ({decoder.dim}) must be divisible by decoder_heads ({decoder.heads}) and by 4")
+        self.adapter, self.encoder = adapter, encoder
+        shape = encoder.shape
+        self.decoder_embed_spatial = nn.Linear(shape.dim, decoder.dim)
+        self.decoder_embed_spectral = nn.Linear(shape.dim, decoder.dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder.dim))
+        self.register_buffer("decoder_spatial_pos", spatial_position_embedding(shape.patch_size, decoder.dim),
+                             persistent=False)
+        self.decoder_spectral_pos = nn.Parameter(torch.zeros(1, shape.spectral_groups, decoder.dim))
+        self.decoder_blocks = nn.ModuleList(Block(decoder.dim, decoder.heads, 4.0, qkv_bias=True)
+                                            for _ in range(decoder.depth))
+        self.decoder_norm = nn.LayerNorm(decoder.dim)
+        self.reconstruction_head = nn.Linear(decoder.dim, bands)  # per domain: the source's own band count
+        trunc_normal_(self.mask_token, std=0.02)
+        trunc_normal_(self.decoder_spectral_pos, std=0.02)
+        for module in (self.decoder_embed_spatial, self.decoder_embed_spectral, self.decoder_blocks, self.reconstruction_head):
+            module.apply(_init_weights)
+
+    @staticmethod
+    def random_masking(tokens: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """MAE's per-sample random masking by argsort of uniform noise.
+
+        tokens: [N, L, D]. Returns (visible [N, K, D], mask [N, L] with 1 = masked, ids_restore [N, L],
+        ids_keep [N, K]) with exactly K = round((1 − mask_ratio)·L) visible tokens per sample.
+        """
+        n, length, dim = tokens.shape
+        keep = round((1 - mask_ratio) * length)
+        if not 1 <= keep <= length:
+            raise ValueError(f"mask_ratio {mask_ratio} keeps {keep} of {length} tokens; it must keep at least one")
+        device = generator.device if generator is not None else tokens.device
+        noise = torch.rand(n, length, generator=generator, device=device).to(tokens.device)  # [N, L]
+        ids_shuffle = torch.argsort(noise, dim=1)  # ascending: small noise is kept
+        ids_restore = torch.argsort(ids_shuffle, dim=1)
+        ids_keep = ids_shuffle[:, :keep]  # [N, K]
+        visible = torch.gather(tokens, 1, ids_keep.unsqueeze(-1).expand(-1, -1, dim))
+        mask = torch.ones(n, length, device=tokens.device)
+        mask[:, :keep] = 0
+        mask = torch.gather(mask, 1, ids_restore)  # back to token order
+        return visible, mask, ids_restore, ids_keep
+
+    def forward_encoder(self, patches: torch.Tensor, mask_ratio: float, spectral_mask_ratio: float = 0.0,
+                        generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Encode the visible pixels; the spectral branch sees the patch with masked pixels zeroed."""
+        aligned = self.adapter(patches)  # [N, S, S, C0]
+        n, s = aligned.shape[:2]
+        spatial, mask, ids_restore, _ = self.random_masking(self.encoder.embed_spatial(aligned), mask_ratio, generator)
+        visible_pixels = (1 - mask).reshape(n, s, s, 1).to(aligned.dtype)
+        spectral_tokens = self.encoder.embed_spectral(aligned * visible_pixels)  # [N, G, D]
+        spectral, _, _, spectral_keep = self.random_masking(spectral_tokens, spectral_mask_ratio, generator)
+        spatial, spectral = self.encoder.forward_branches(spatial, spectral)
+        return {"spatial": spatial, "spectral": spectral, "mask": mask, "ids_restore": ids_restore,
+                "spectral_keep": spectral_keep}
+
+    def forward_decoder(self, spatial: torch.Tensor, spectral: torch.Tensor, ids_restore: torch.Tensor,
+                        spectral_keep: torch.Tensor) -> torch.Tensor:
+        """Visible spatial tokens [N, K, D] + visible spectral tokens [N, Gv, D] → predicted spectra [N, S², C]."""
+        n, length = ids_restore.shape
+        x = self.decoder_embed_spatial(spatial)  # [N, K, Dd]
+        mask_tokens = self.mask_token.expand(n, length - x.shape[1], -1)
+        x = torch.cat([x, mask_tokens], dim=1)
+        x = torch.gather(x, 1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[2]))  # unshuffle: [N, S², Dd]
+        x = x + self.decoder_spatial_pos
+        spectral_pos = torch.gather(self.decoder_spectral_pos.expand(n, -1, -1), 1,
+                                    spectral_keep.unsqueeze(-1).expand(-1, -1, x.shape[2]))  # [N, Gv, Dd]
+        tokens = torch.cat([x, self.decoder_embed_spectral(spectral) + spectral_pos], dim=1)
+        for block in self.decoder_blocks:
+            tokens = block(tokens)
+        return self.reconstruction_head(self.decoder_norm(tokens[:, :length]))  # [N, S², C]
+
+    def forward_loss(self, patches: torch.Tensor, predicted: torch.Tensor, mask: torch.Tensor,
+                     fdc_weight: float = 0.0, fdc_cutoff: float = 0.25, fdc_axes: str = "spectral") -> dict[str, torch.Tensor]:
+        """L = L_rec + λ_fdc·L_fdc on the masked pixels (all pixels when nothing is masked), in float32."""
+        n, s, _, c = patches.shape
+        target = patches.reshape(n, s * s, c).float()  # [N, S², C]
+        predicted = predicted.float()
+        weights = mask if bool(mask.any()) else torch.ones_like(mask)  # no masking → plain autoencoder
+        per_pixel = ((predicted - target) ** 2).mean(dim=-1)  # [N, S²]
+        reconstruction = (per_pixel * weights).sum() / weights.sum()
+        losses = {"reconstruction": reconstruction}
+        if fdc_weight > 0:
+            losses["fdc"] = frequency_domain_constraint(predicted, target, weights, s, fdc_cutoff, fdc_axes)
+            losses["loss"] = reconstruction + fdc_weight * losses["fdc"]
+        else:
+            losses["loss"] = reconstruction
+        return losses
+
+    def forward(self, patches: torch.Tensor, mask_ratio: float, spectral_mask_ratio: float = 0.0,
+                generator: torch.Generator | None = None, fdc_weight: float = 0.0, fdc_cutoff: float = 0.25,
+                fdc_axes: str = "spectral") -> dict[str, torch.Tensor]:
+        encoded = self.forward_encoder(patches, mask_ratio, spectral_mask_ratio, generator)
+        predicted = self.forward_decoder(encoded["spatial"], encoded["spectral"], encoded["ids_restore"],
+                                         encoded["spectral_keep"])
+        losses = self.forward_loss(patches, predicted, encoded["mask"], fdc_weight, fdc_cutoff, fdc_axes)
+        return {**losses, "predicted": predicted, "mask": encoded["mask"]}
