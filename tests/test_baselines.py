@@ -1,0 +1,290 @@
+"""Every registered method, end to end on the `demo` protocol, and the honesty rules around it.
+
+Parametrised over the registry (S²Former and its variants included): each method's `smoke`
+preset runs a full trial and beats chance; predictions cover exactly the requested pixels; the
+target's test labels cannot change a prediction; source labels reach only methods that declare
+them; a checkpoint round trip predicts the same. Trials are shared between tests through one
+module-wide cache, so each method trains once (twice for the poisoning test).
+Then small unit tests of the baselines' own pieces, on random tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hsibench.data import GroundTruth, Scene, load_scene
+from hsibench.data import registry as scene_registry
+from hsibench.methods import Method, RunContext, create_method, get_method_entry, method_names
+from hsibench.protocol import Protocol, Split, build_source_domain, build_task, load_protocol, make_split
+from hsibench.protocol.task import class_index
+
+ALL_METHODS = method_names()
+# variants share their base's code; the costlier honesty checks run once per distinct method
+BASE_METHODS = [name for name in ALL_METHODS if get_method_entry(name).base is None]
+
+
+@dataclass
+class Trial:
+    method: Method
+    split: Split
+    predictions: np.ndarray
+    truth: np.ndarray
+
+
+@pytest.fixture(scope="module")
+def demo() -> Protocol:
+    try:
+        protocol = load_protocol("demo")
+    except Exception as error:  # noqa: BLE001 — any reason the demo is missing is a skip, not a failure here
+        pytest.skip(f"demo protocol not available: {error}")
+    return protocol
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pretraining")
+
+
+def run_trial(name: str, protocol: Protocol, cache_dir: Path, split: Split | None = None) -> Trial:
+    """One trial as the runner does it: source labels only when declared, test labels never handed over."""
+    split = split or make_split(protocol, seed=protocol.seeds[0])
+    method = create_method(name, RunContext(seed=split.seed, cache_dir=cache_dir), preset="smoke")
+    method.prepare(build_source_domain(protocol, grant_labels=method.info.uses_source_labels))
+    task = build_task(protocol, split)
+    method.adapt(task)
+    return Trial(method, split, method.predict(task.target, split.test.coords),
+                 class_index(task.class_ids, split.test.labels))
+
+
+@pytest.fixture(scope="module")
+def trials(demo: Protocol, cache_dir: Path) -> Callable[[str], Trial]:
+    made: dict[str, Trial] = {}
+
+    def get(name: str) -> Trial:
+        if name not in made:
+            made[name] = run_trial(name, demo, cache_dir)
+        return made[name]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ALL_METHODS)
+def test_smoke_trial_beats_chance(name: str, trials: Callable[[str], Trial]) -> None:
+    trial = trials(name)
+    num_classes = int(trial.truth.max()) + 1
+    assert trial.predictions.shape == trial.truth.shape
+    assert np.issubdtype(trial.predictions.dtype, np.integer)
+    assert 0 <= trial.predictions.min() and trial.predictions.max() < num_classes
+    accuracy = (trial.predictions == trial.truth).mean()
+    majority = np.bincount(trial.truth).max() / len(trial.truth)  # the best constant guess
+    assert accuracy > majority + 0.05, f"{name}: OA {accuracy:.3f} vs always-the-largest-class {majority:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BASE_METHODS)
+def test_predictions_follow_the_requested_pixels(name: str, trials: Callable[[str], Trial], demo: Protocol) -> None:
+    """Any pixels — unlabeled ones, repeated ones, any order — each get exactly one prediction, in order."""
+    trial = trials(name)
+    task = build_task(demo, trial.split)
+    rng = np.random.default_rng(0)
+    coords = task.target.patches.all_coords()[rng.choice(48 * 48, 300, replace=False)]
+    coords = np.concatenate([coords, coords[:7]])
+    predictions = trial.method.predict(task.target, coords)
+    assert predictions.shape == (len(coords),)
+    np.testing.assert_array_equal(predictions[-7:], predictions[:7])
+    order = rng.permutation(len(coords))
+    np.testing.assert_array_equal(trial.method.predict(task.target, coords[order]), predictions[order])
+    assert trial.method.predict(task.target, coords[:0]).shape == (0,)
+
+
+class PoisonedTarget:
+    """The demo target with every label outside the support set scrambled, and unlabeled pixels given labels."""
+
+    def __init__(self, original: scene_registry.SceneSource, support: np.ndarray) -> None:
+        self.original, self.info = original, original.info
+        clean = original.load()
+        labels = clean.labels.copy()
+        keep = np.zeros(labels.shape, bool)
+        keep[support[:, 0], support[:, 1]] = True
+        rng = np.random.default_rng(123)
+        others = ~keep
+        labels[others] = rng.choice(sorted(clean.class_names), others.sum())
+        self.scene = Scene(clean.name, clean.cube, GroundTruth(clean.name, labels, clean.class_names), clean.metadata)
+
+    def load(self) -> Scene:
+        return self.scene
+
+    def load_ground_truth(self) -> GroundTruth:
+        return self.scene.ground_truth
+
+    def is_available(self) -> bool:
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BASE_METHODS)
+def test_target_test_labels_cannot_change_predictions(name: str, trials: Callable[[str], Trial], demo: Protocol,
+                                                      cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clean = trials(name)
+    target = demo.target.scene
+    poisoned = PoisonedTarget(scene_registry.get_scene_source(target), clean.split.support.coords)
+    monkeypatch.setitem(scene_registry._SCENES, target, poisoned)
+    # the poison is real: loading the target now gives other labels for test pixels
+    test_rows, test_cols = clean.split.test.coords.T
+    assert (load_scene(target).labels[test_rows, test_cols] != clean.split.test.labels).mean() > 0.5
+    again = run_trial(name, demo, cache_dir, split=clean.split)  # same split, poisoned scene
+    np.testing.assert_array_equal(again.predictions, clean.predictions)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BASE_METHODS)
+def test_checkpoint_round_trip_predicts_the_same(name: str, trials: Callable[[str], Trial], demo: Protocol,
+                                                 tmp_path: Path) -> None:
+    trial = trials(name)
+    path = tmp_path / f"{name}.pt"
+    trial.method.save(path)
+    fresh = create_method(name, RunContext(seed=trial.split.seed, cache_dir=tmp_path / "unused"), preset="smoke")
+    fresh.load(path)
+    task = build_task(demo, trial.split)
+    np.testing.assert_array_equal(fresh.predict(task.target, trial.split.test.coords), trial.predictions)
+
+
+def test_source_domain_without_granted_labels_has_none(demo: Protocol) -> None:
+    source = build_source_domain(demo, grant_labels=False)
+    assert source.label_map is None
+    with pytest.raises(PermissionError, match="not granted"):
+        source.labeled_pixels()
+
+
+@pytest.mark.parametrize("name", [n for n in BASE_METHODS if get_method_entry(n).info.uses_source_labels])
+def test_methods_declaring_source_labels_really_need_them(name: str, demo: Protocol, tmp_path: Path) -> None:
+    """A method that declares source labels fails clearly without them — its declaration is not decoration."""
+    method = create_method(name, RunContext(seed=0, cache_dir=tmp_path), preset="smoke")
+    with pytest.raises(PermissionError, match="not granted"):
+        method.prepare(build_source_domain(demo, grant_labels=False))
+
+
+def test_the_source_label_methods_are_exactly_the_declared_ones() -> None:
+    declared = {n for n in BASE_METHODS if get_method_entry(n).info.uses_source_labels}
+    assert {"dcfsl", "finetune"} <= declared
+    assert not declared & {"svm", "cnn3d", "ssftt", "mae"}
+
+
+# --- unit tests of the baselines' pieces (random tensors, milliseconds) ------------------------------------------
+
+
+@pytest.mark.parametrize("patch_size", [7, 9])
+def test_patch_classifiers_map_patches_to_logits(patch_size: int) -> None:
+    from hsibench.methods.cnn3d import HybridSN
+    from hsibench.methods.dcfsl import DCFSLConfig, DCFSLNetwork
+    from hsibench.methods.mae import MAEClassifier, MAEConfig
+    from hsibench.methods.ssftt import SSFTT, SSFTTConfig
+
+    patches = torch.randn(4, patch_size, patch_size, 40)
+    models = [HybridSN(40, 5, patch_size, pca_components=None, same_padding=patch_size < 9),
+              SSFTT(40, 5, patch_size, SSFTTConfig(pca_components=None)),
+              MAEClassifier(40, 5, patch_size, MAEConfig(embed_dim=32, depth=1))]
+    for model in models:
+        assert model.eval()(patches).shape == (4, 5)
+    features, logits = DCFSLNetwork(30, 40, 5, patch_size, DCFSLConfig()).eval()(patches, "target")
+    assert features.shape == (4, 160) and logits.shape == (4, 5)
+
+
+def test_hybridsn_refuses_too_few_bands_or_too_small_valid_patches() -> None:
+    from hsibench.methods.cnn3d import HybridSN, uses_same_padding
+
+    with pytest.raises(ValueError, match="raise `pca_components`"):
+        HybridSN(60, 3, 9, pca_components=10)
+    with pytest.raises(ValueError, match="spatial_padding='auto'"):
+        uses_same_padding("valid", 7)
+    assert uses_same_padding("auto", 7) and not uses_same_padding("auto", 9)
+
+
+def test_principal_components_layer_matches_scikit_learn() -> None:
+    from sklearn.decomposition import PCA
+
+    from hsibench.methods.spectral_layers import PrincipalComponents
+
+    pixels = np.random.default_rng(0).normal(size=(500, 12)) @ np.random.default_rng(1).normal(size=(12, 12))
+    layer = PrincipalComponents(12, 4).fit(pixels.astype(np.float32), seed=0)
+    expected = PCA(4, whiten=True).fit(pixels).transform(pixels)
+    got = layer(torch.as_tensor(pixels, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(np.abs(got), np.abs(expected), atol=1e-3)  # components' signs are arbitrary
+    with pytest.raises(RuntimeError, match="before fit"):
+        PrincipalComponents(12, 4)(torch.zeros(1, 12))
+
+
+def test_nearest_support_embedding_decides_dcfsl_labels() -> None:
+    from hsibench.methods.dcfsl import DCFSL, DCFSLConfig
+
+    method = DCFSL(DCFSLConfig(), RunContext(seed=0))
+    method.architecture = {"num_classes": 3}
+    method.support_features = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [9.0, 1.0]])
+    method.support_labels = torch.tensor([0, 1, 2, 2])
+    method.network = lambda patches, domain: (patches, None)  # identity "embedding" for the test
+    logits = method._nearest_neighbour_logits(torch.tensor([[8.9, 0.9], [1.0, 0.5], [0.5, 9.0]]))
+    assert logits.argmax(dim=1).tolist() == [2, 0, 2]
+
+
+def test_gradient_reversal_flips_and_scales_the_gradient() -> None:
+    from hsibench.methods.dcfsl import GradientReversal, reversal_weight
+
+    x = torch.ones(3, requires_grad=True)
+    GradientReversal.apply(x, 0.5).sum().backward()
+    assert x.grad.tolist() == [-0.5, -0.5, -0.5]
+    assert reversal_weight(0, 100, 10.0) == 0.0 and 0.99 < reversal_weight(100, 100, 10.0) < 1.0
+
+
+def test_random_masking_keeps_the_requested_share_and_restores_order() -> None:
+    from hsibench.methods.mae import random_masking
+
+    tokens = torch.arange(2 * 8, dtype=torch.float32).view(2, 8, 1)
+    visible, mask, restore = random_masking(tokens, 0.75)
+    assert visible.shape == (2, 2, 1) and mask.sum(dim=1).tolist() == [6.0, 6.0]
+    for row in range(2):  # the visible tokens are exactly the unmasked ones
+        assert sorted(visible[row, :, 0].tolist()) == tokens[row, mask[row] == 0, 0].tolist()
+    assert torch.equal(restore.argsort(dim=1).argsort(dim=1), restore)
+
+
+def test_svm_searches_only_with_enough_samples_per_class() -> None:
+    from hsibench.methods.svm import SVMConfig, fit_support_vector_machine
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 5)
+    spectra = rng.normal(size=(15, 6)) + labels[:, None] * 3.0
+    config = SVMConfig(c_grid=(1.0, 10.0), gamma_grid=(0.1,))
+    _, chosen = fit_support_vector_machine(spectra, labels, config, seed=0)
+    assert chosen["chosen_by"].startswith("5-fold CV") and chosen["C"] in config.c_grid
+    _, chosen = fit_support_vector_machine(spectra[::5], labels[::5], config, seed=0)  # 1 per class
+    assert chosen["chosen_by"] == "fixed defaults"
+
+
+def test_random_dihedral_gives_one_of_the_eight_symmetries_of_each_patch() -> None:
+    from hsibench.methods.supervised import random_dihedral
+
+    patches = torch.randn(16, 5, 5, 2)
+    moved = random_dihedral(patches, torch.Generator().manual_seed(0))
+    for original, result in zip(patches, moved):
+        symmetries = [torch.rot90(flipped, turns, dims=(0, 1)) for flipped in (original, original.flip(0))
+                      for turns in range(4)]
+        assert any(torch.equal(result, candidate) for candidate in symmetries)
+
+
+@pytest.mark.parametrize("name", ["mae", "finetune"])
+def test_pretraining_is_shared_by_trial_seeds_but_not_by_pretraining_settings(name: str, demo: Protocol) -> None:
+    source = build_source_domain(demo, grant_labels=get_method_entry(name).info.uses_source_labels)
+
+    def key(seed: int, **overrides: str) -> str:
+        method = create_method(name, RunContext(seed=seed), preset="smoke", overrides=overrides)
+        return method.pretraining_key(source)
+
+    assert key(1) == key(2) == key(1, epochs="3", learning_rate="0.01")  # trial seed and fine-tuning keys
+    assert key(1, pretrain_seed="5") != key(1)
+    assert key(1, mapped_bands="40") != key(1)
