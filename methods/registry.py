@@ -100,11 +100,17 @@ def _field_types(config_class: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(config_class)}
 
 
+def _close_names(name: str, valid) -> list[str]:
+    """Close matches, case-insensitively (``C`` → ``c``)."""
+    by_lower = {v.lower(): v for v in valid}
+    return [by_lower[m] for m in difflib.get_close_matches(name.lower(), by_lower, n=1)]
+
+
 def _check_keys(config_class: type, values: dict[str, Any], where: str) -> None:
     valid = _field_types(config_class)
     unknown = sorted(set(values) - set(valid))
     if unknown:
-        hints = {k: difflib.get_close_matches(k, valid, n=1) for k in unknown}
+        hints = {k: _close_names(k, valid) for k in unknown}
         described = ", ".join(k + (f" (did you mean {hints[k][0]}?)" if hints[k] else "") for k in unknown)
         raise ConfigError(f"{where}: unknown config key(s) {described}. Valid keys: {', '.join(sorted(valid))}")
 

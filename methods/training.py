@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch

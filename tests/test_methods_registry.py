@@ -80,7 +80,8 @@ def test_cli_list_shows_every_method_and_its_source_label_use(capsys: pytest.Cap
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:2] == ["name", "family"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert set(rows) == set(ALL_METHODS)
+    assert set(rows) == set(method_names())  # what is registered now (other test modules may add test methods)
+    assert set(ALL_METHODS) <= set(rows)
     assert " yes " in rows["dcfsl"] and "Li et al." in rows["dcfsl"]
     assert " no " in rows["mae"]
 
@@ -96,8 +97,8 @@ def test_cli_show_prints_the_resolved_config(capsys: pytest.CaptureFixture) -> N
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["methods", "show", "mea"], "Did you mean mae"),
-    (["methods", "show", "svm", "--set", "C=1"], "unknown config key(s) C. Valid keys: c, "),
-    (["methods", "show", "svm", "--set", "c"], "expects key=value"),
+    (["methods", "show", "svm", "--set", "C=1"], "unknown config key(s) C (did you mean c?)"),
+    (["methods", "show", "svm", "--set", "c"], "expected KEY=VALUE"),
     (["methods", "show", "svm", "--preset", "fast"], "no preset 'fast'"),
 ])
 def test_cli_show_errors_in_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:

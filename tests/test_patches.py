@@ -50,3 +50,11 @@ def test_even_or_non_positive_patch_size_is_refused(bad: int) -> None:
 def test_out_of_scene_centre_is_refused() -> None:
     with pytest.raises(IndexError, match="inside the 4×4 scene"):
         PatchSampler(np.zeros((4, 4, 2), np.float32), 3).gather(np.array([[4, 0]]))
+
+
+def test_reversed_and_strided_coordinate_views_are_accepted() -> None:
+    cube = np.arange(5 * 6 * 2, dtype=np.float32).reshape(5, 6, 2)
+    sampler = PatchSampler(cube, 3)
+    coords = np.array([[0, 1], [2, 3], [4, 5]])
+    np.testing.assert_array_equal(sampler.gather(coords[::-1]).numpy(), sampler.gather(coords).numpy()[::-1])
+    np.testing.assert_array_equal(sampler.spectra(coords[::-1]).numpy(), cube[coords[::-1, 0], coords[::-1, 1]])

@@ -11,20 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from hsibench.methods import get_method_entry, method_names, resolve_config
-from hsibench.methods.registry import ConfigError
-
-
-def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
-    """``["epochs=5", "mask_ratio=0.5"]`` → ``{"epochs": "5", …}`` (values stay text; the registry coerces them)."""
-    values: dict[str, str] = {}
-    for pair in pairs or []:
-        key, separator, value = pair.partition("=")
-        if not separator or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {pair!r} (e.g. --set epochs=5)")
-        values[key.strip()] = value.strip()
-    return values
-
+# The registry imports torch; it is imported inside the handlers so that `hsibench --help`,
+# `data` and `split` start without it.
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """``--preset`` and ``--set``, shared by every command that creates a method."""
@@ -39,6 +27,8 @@ def _yes_no(flag: bool) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from hsibench.methods import get_method_entry, method_names
+
     header = ("name", "family", "source labels", "pretrains", "reference")
     rows = []
     for name in method_names():
@@ -51,6 +41,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from hsibench.methods import get_method_entry, resolve_config
+    from hsibench.runner.plan import parse_assignments
+
     entry = get_method_entry(args.name)
     config = resolve_config(args.name, args.preset, parse_assignments(args.overrides))
     info = entry.info

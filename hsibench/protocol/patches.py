@@ -13,6 +13,13 @@ import torch
 from hsibench.protocol.protocol import PADDING_MODES, check_patch_size
 
 
+def _as_coordinate_tensor(coords: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(n, 2) int64 tensor; any strides accepted (a reversed or sliced view is copied once)."""
+    if isinstance(coords, torch.Tensor):
+        return coords.to(torch.long).reshape(-1, 2)
+    return torch.from_numpy(np.ascontiguousarray(coords, dtype=np.int64)).reshape(-1, 2)
+
+
 class PatchSampler:
     """Square patches centred on given pixels of a (H, W, B) cube.
 
@@ -39,7 +46,7 @@ class PatchSampler:
 
     def gather(self, coords: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Patches (n, S, S, B) around ``coords`` (n, 2)."""
-        coords = torch.as_tensor(np.asarray(coords), dtype=torch.long).view(-1, 2)
+        coords = _as_coordinate_tensor(coords)
         if len(coords) and (coords.min() < 0 or coords[:, 0].max() >= self.height or coords[:, 1].max() >= self.width):
             raise IndexError(f"patch centres must lie inside the {self.height}×{self.width} scene")
         # after padding by r, pixel (i, j)'s patch starts at padded (i, j)
@@ -49,7 +56,7 @@ class PatchSampler:
 
     def spectra(self, coords: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Centre spectra (n, B) — what pixel-wise methods (SVM) use."""
-        coords = torch.as_tensor(np.asarray(coords), dtype=torch.long).view(-1, 2)
+        coords = _as_coordinate_tensor(coords)
         return self.padded[coords[:, 0] + self.radius, coords[:, 1] + self.radius]
 
     def batches(self, coords: np.ndarray, batch_size: int):
