@@ -75,3 +75,15 @@ def test_overrides_are_validated() -> None:
 ])
 def test_region_overlap(a: SceneRegion, b: SceneRegion, overlap: bool) -> None:
     assert a.overlaps(b) is overlap and b.overlaps(a) is overlap
+
+
+def test_default_preset_is_smoke_for_the_demo_and_paper_elsewhere(tmp_path) -> None:
+    import argparse
+
+    from hsibench.cli.run_commands import _preset
+
+    assert _preset(argparse.Namespace(preset=None, protocol="demo")) == "smoke"
+    assert _preset(argparse.Namespace(preset=None, protocol="pu2pc")) == "paper"
+    assert _preset(argparse.Namespace(preset="cpu", protocol="demo")) == "cpu"
+    with pytest.raises(ProtocolError, match="default_preset"):
+        load_protocol(write(tmp_path, 'source = "pu"\ntarget = "pc"\ndefault_preset = ""\n'))

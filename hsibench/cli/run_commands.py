@@ -30,8 +30,8 @@ def _seed_list(text: str) -> list[int]:
 
 def _add_trial_options(parser: argparse.ArgumentParser, set_help: str) -> None:
     which = parser.add_argument_group("what to run")
-    which.add_argument("--protocol", help="a shipped protocol name (see `hsibench protocol list`) or a TOML path")
-    which.add_argument("--preset", help="method preset: paper (default), cpu, smoke, …")
+    which.add_argument("--protocol", help="a shipped protocol name (see `hsibench protocols list`) or a TOML path")
+    which.add_argument("--preset", help="method preset: paper, cpu, smoke, … (default: the protocol's default_preset)")
     seeds = which.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=_seed_list, metavar="S1,S2,…", help="seeds to run (default: the protocol's)")
     seeds.add_argument("--runs", type=int, metavar="N", help="the protocol's first N seeds")
@@ -152,16 +152,23 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
     print("Table written to " + ", ".join(str(path) for path in written.values()))
 
 
+def _preset(args: argparse.Namespace) -> str:
+    """``--preset``, else the protocol's ``default_preset`` (``smoke`` for the demo, ``paper`` for real scenes)."""
+    from hsibench.protocol import load_protocol
+
+    return args.preset or load_protocol(args.protocol).default_preset
+
+
 def handle_run(args: argparse.Namespace) -> int:
-    preset = args.preset
     if args.method is None and args.protocol is None:
-        args.method, args.protocol, preset = DEFAULT_METHOD, DEFAULT_PROTOCOL, preset or DEFAULT_PRESET
+        args.method, args.protocol, args.preset = DEFAULT_METHOD, DEFAULT_PROTOCOL, args.preset or DEFAULT_PRESET
         print(f"no --method/--protocol: running the offline default, {args.method} on {args.protocol} "
-              f"(preset {preset})", file=sys.stderr)
+              f"(preset {args.preset})", file=sys.stderr)
     elif args.method is None or args.protocol is None:
         raise ValueError("give both --method and --protocol (or neither, for the offline demo default)")
+    preset = _preset(args)
     fixed = _fixed_overrides(args, split_lists=False)
-    code, _ = _launch(args, [args.method], preset or "paper", fixed, {})
+    code, _ = _launch(args, [args.method], preset, fixed, {})
     if code != 130:
         _print_table(args, "main", fixed, preset=preset)
     return code
@@ -184,9 +191,10 @@ def handle_ablate(args: argparse.Namespace) -> int:
     load_plugins(args.plugin)
     variants = args.variants or _ablation_variants(args.base)
     fixed = _fixed_overrides(args, split_lists=False)
-    code, _ = _launch(args, variants, args.preset or "paper", fixed, {})
+    preset = _preset(args)
+    code, _ = _launch(args, variants, preset, fixed, {})
     if code != 130:
-        _print_table(args, "ablation", fixed, methods=variants, proposed=args.base, preset=args.preset or "paper")
+        _print_table(args, "ablation", fixed, methods=variants, proposed=args.base, preset=preset)
     return code
 
 
@@ -196,7 +204,8 @@ def handle_sweep(args: argparse.Namespace) -> int:
     grid = _fixed_overrides(args, split_lists=True)
     if not grid:
         raise ValueError("nothing to sweep: give --set KEY=V1,V2,… (e.g. --set shots=1,2,3,4,5)")
-    code, _ = _launch(args, args.method, args.preset or "paper", {}, grid)
+    preset = _preset(args)
+    code, _ = _launch(args, args.method, preset, {}, grid)
     axes = [key for key, values in grid.items() if len(values) > 1]
     if code != 130 and len(axes) == 1:
         from hsibench.runner import split_overrides
@@ -204,7 +213,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
         protocol_keys, method_keys = split_overrides({axes[0]: None})  # strips a `protocol.`/`method.` prefix
         single = {key: values[0] for key, values in grid.items() if len(values) == 1}
         _print_table(args, "sweep", single, key=next(iter(protocol_keys or method_keys)), methods=args.method,
-                     preset=args.preset or "paper")
+                     preset=preset)
     return code
 
 

@@ -93,6 +93,7 @@ class Protocol:
     validation_per_class: int = 0
     spatial_buffer: int = 0
     short_classes: str = "error"
+    default_preset: str = "paper"  # the method preset a command uses when none is given (the demo: "smoke")
     support_from: str = "labels"  # "official": support from the official training map, test = official test map
     notes: str = ""
     path: str = field(default="", compare=False)
@@ -158,6 +159,8 @@ def validate_protocol(protocol: Protocol) -> None:
     _choice(protocol.padding, PADDING_MODES, "padding", where)
     _choice(protocol.short_classes, SHORT_CLASS_POLICIES, "short_classes", where)
     _choice(protocol.support_from, SUPPORT_FROM, "support_from", where)
+    if not isinstance(protocol.default_preset, str) or not protocol.default_preset:
+        raise ProtocolError(f"{where}: `default_preset` must be a preset name such as \"paper\" or \"smoke\"")
     if not isinstance(protocol.shots, int) or protocol.shots < 1:
         raise ProtocolError(f"{where}: `shots` must be a positive integer, got {protocol.shots!r}")
     if not protocol.seeds or not all(isinstance(s, int) and s >= 0 for s in protocol.seeds):
