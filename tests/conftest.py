@@ -9,6 +9,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HSIBENCH_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
+# the mirror every test starts from: the caller's (CI sets it), else the real files beside the repository
+SESSION_MIRROR = os.environ.get("HSIBENCH_MIRROR") or (str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["HSIBENCH_OFFLINE"] = "1"  # tests never download
@@ -18,8 +20,11 @@ os.environ["HSIBENCH_OFFLINE"] = "1"  # tests never download
 def _offline_mirror_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every test reads real files through the mirror code path and writes caches only to a temporary folder."""
     monkeypatch.setenv("HSIBENCH_OFFLINE", "1")
-    if SHARED_DATA.is_dir() and "HSIBENCH_MIRROR" not in os.environ:
-        monkeypatch.setenv("HSIBENCH_MIRROR", str(SHARED_DATA))
+    # always set through monkeypatch, so a test whose code sets the mirror (`--mirror`) cannot leak it
+    if SESSION_MIRROR:
+        monkeypatch.setenv("HSIBENCH_MIRROR", SESSION_MIRROR)
+    else:
+        monkeypatch.delenv("HSIBENCH_MIRROR", raising=False)
     monkeypatch.setenv("HSIBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "hsibench-cache"))
 
 
