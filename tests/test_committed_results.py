@@ -1,0 +1,54 @@
+"""The tables committed under results/ must be exactly what their commands make of the committed records.
+
+The commands are read from the scripts that made them (``results/make_*.sh``), so the test and the
+documentation cannot disagree about how a table is produced.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT
+
+from hsibench.cli import main
+
+RESULTS = REPO_ROOT / "results"
+
+
+def table_commands() -> list[list[str]]:
+    """Every `hsibench table …` line of the results scripts, as the argv that follows `hsibench table`."""
+    commands = []
+    for script in sorted(RESULTS.glob("make_*.sh")):
+        for line in script.read_text().splitlines():
+            if line.strip().startswith("hsibench table "):
+                argv = shlex.split(line.split(">")[0])[2:]  # after `hsibench table`
+                commands.append(argv)
+    return commands
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+COMMANDS = table_commands()
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=[f"{option(a, '--protocol')}-{a[0]}" for a in COMMANDS])
+def test_committed_tables_regenerate_from_committed_records(argv: list[str], tmp_path: Path, capsys) -> None:
+    protocol, kind = option(argv, "--protocol"), argv[0]
+    shutil.copytree(RESULTS / protocol / "runs", tmp_path / protocol / "runs")
+    argv = [str(tmp_path) if value == "$out" else value for value in argv]
+    assert main(["table", *argv]) == 0
+    capsys.readouterr()
+    for suffix in (".md", ".tex", ".csv"):
+        committed = (RESULTS / protocol / f"{kind}{suffix}").read_text()
+        regenerated = (tmp_path / protocol / f"{kind}{suffix}").read_text()
+        assert regenerated == committed, f"results/{protocol}/{kind}{suffix} no longer matches its records"
+
+
+def test_the_demo_tables_are_committed_with_their_commands() -> None:
+    kinds = {(option(argv, "--protocol"), argv[0]) for argv in COMMANDS}
+    assert {("demo", "main"), ("demo", "ablation"), ("demo", "shots")} <= kinds
