@@ -78,3 +78,14 @@ def test_regions_are_cropped_before_padding_so_patches_never_cross(demo) -> None
     target = build_task(halves, split).target
     right_edge = target.patches.gather(np.array([[10, 23]]))[0]  # (7, 7, B), radius 3
     assert right_edge[:, 4:].abs().sum() == 0  # columns 24–26 would be the other half: zero padding instead
+
+
+def test_salinas_a_protocols_on_the_real_cube(real_data) -> None:
+    """sa_a: source = target, so source labels are refused; sa_a_r2l: disjoint halves, so they are allowed."""
+    in_domain, right_to_left = load_protocol("sa_a"), load_protocol("sa_a_r2l")
+    with pytest.raises(SourceLabelsRefused, match="source labels would be target labels"):
+        build_source_domain(in_domain, grant_labels=True)
+    source = build_source_domain(right_to_left, grant_labels=True)
+    assert source.shape == (83, 43) and source.bands == 204
+    split = make_split(right_to_left, 1330)
+    assert split.support.coords[:, 1].max() < 43 and len(set(split.support.labels.tolist())) == 6
