@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from hsibench.methods.registry import register_method
-from hsibench.methods.spectral_layers import PrincipalComponents, fit_scene_reduction
-from hsibench.methods.supervised import PatchClassifierMethod, SupervisedConfig
+from hsibench.methods.spectral_layers import fit_scene_reduction, input_reduction
+from hsibench.methods.supervised import PatchClassifierMethod, PCAInputConfig
 from hsibench.protocol import FewShotTask
 
 SPECTRAL_KERNELS = (7, 5, 3)  # of the three 3-D convolutions; each also 3×3 in space
@@ -42,13 +42,10 @@ CHANNELS_2D = 64
 
 
 @dataclass
-class HybridSNConfig(SupervisedConfig):
+class HybridSNConfig(PCAInputConfig):
     epochs: int = 100
     batch_size: int = 256
     learning_rate: float = 1e-3
-    pca_components: int | None = 30  # None: use every band
-    pca_whiten: bool = True
-    pca_max_pixels: int | None = 200_000
     spatial_padding: Literal["auto", "valid", "same"] = "auto"
     dropout: float = 0.4
 
@@ -75,7 +72,7 @@ class HybridSN(nn.Module):
                  pca_whiten: bool = True, same_padding: bool = False, dropout: float = 0.4) -> None:
         super().__init__()
         reduced = pca_components or bands
-        self.reduction = PrincipalComponents(bands, pca_components, pca_whiten) if pca_components else nn.Identity()
+        self.reduction = input_reduction(bands, pca_components, pca_whiten)
         spectral_left = reduced - sum(k - 1 for k in SPECTRAL_KERNELS)
         if spectral_left < 1:
             raise ValueError(f"HybridSN's 3-D convolutions need at least {reduced - spectral_left + 1} input bands, "

@@ -90,6 +90,11 @@ class PrincipalComponents(nn.Module):
         return (patches - self.mean) @ self.projection.to(patches.dtype)  # [N, S, S, P]
 
 
+def input_reduction(bands: int, components: int | None, whiten: bool) -> nn.Module:
+    """A :class:`PrincipalComponents` layer to ``components`` bands, or the identity when ``components`` is None."""
+    return PrincipalComponents(bands, components, whiten) if components else nn.Identity()
+
+
 def fit_scene_reduction(reduction: nn.Module, patches: PatchSampler, max_pixels: int | None, context: RunContext) -> None:
     """Fit a :class:`PrincipalComponents` layer on one scene's unlabeled pixels (a no-op for any other layer)."""
     if isinstance(reduction, PrincipalComponents):

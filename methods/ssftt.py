@@ -30,19 +30,16 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from hsibench.methods.registry import register_method
-from hsibench.methods.spectral_layers import PrincipalComponents, fit_scene_reduction
-from hsibench.methods.supervised import PatchClassifierMethod, SupervisedConfig
+from hsibench.methods.spectral_layers import fit_scene_reduction, input_reduction
+from hsibench.methods.supervised import PatchClassifierMethod, PCAInputConfig
 from hsibench.protocol import FewShotTask
 
 
 @dataclass
-class SSFTTConfig(SupervisedConfig):
+class SSFTTConfig(PCAInputConfig):
     epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 1e-3
-    pca_components: int | None = 30  # None: use every band
-    pca_whiten: bool = True
-    pca_max_pixels: int | None = 200_000
     conv3d_channels: int = 8
     width: int = 64  # channels of the 2-D convolution = token width
     tokens: int = 4
@@ -77,8 +74,7 @@ class SSFTT(nn.Module):
         if reduced < 3 or patch_size < 5:
             raise ValueError(f"SSFTT's valid 3×3×3 and 3×3 convolutions need ≥ 3 bands and patches ≥ 5×5, got "
                              f"{reduced} bands and {patch_size}×{patch_size} patches")
-        self.reduction = (PrincipalComponents(bands, config.pca_components, config.pca_whiten)
-                          if config.pca_components else nn.Identity())
+        self.reduction = input_reduction(bands, config.pca_components, config.pca_whiten)
         self.conv3d = nn.Sequential(nn.Conv3d(1, config.conv3d_channels, 3), nn.BatchNorm3d(config.conv3d_channels),
                                     nn.ReLU())
         self.conv2d = nn.Sequential(nn.Conv2d(config.conv3d_channels * (reduced - 2), config.width, 3),

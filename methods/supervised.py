@@ -48,6 +48,15 @@ class SupervisedConfig:
     augment: bool = False  # random flips/transposes of the support patches (none of the published recipes use it)
 
 
+@dataclass
+class PCAInputConfig(SupervisedConfig):
+    """The target-only baselines that reduce bands by a PCA fitted on the target's own unlabeled pixels."""
+
+    pca_components: int | None = 30  # None: use every band
+    pca_whiten: bool = True
+    pca_max_pixels: int | None = 200_000
+
+
 @dataclass(frozen=True)
 class FitSchedule:
     epochs: int
