@@ -48,9 +48,7 @@ class BandMapping(nn.Module):
 
 def scene_pixels(patches: PatchSampler, max_pixels: int | None, rng: np.random.Generator) -> np.ndarray:
     """Spectra (n, B) of the scene's pixels (the padding excluded); a random subset when there are more than ``max_pixels``."""
-    radius = patches.radius
-    cube = patches.padded[radius: radius + patches.height, radius: radius + patches.width]
-    pixels = cube.reshape(-1, patches.bands).numpy()
+    pixels = patches.interior().reshape(-1, patches.bands).numpy()
     if max_pixels is not None and len(pixels) > max_pixels:
         pixels = pixels[np.sort(rng.choice(len(pixels), max_pixels, replace=False))]
     return pixels
