@@ -89,3 +89,16 @@ def test_salinas_a_protocols_on_the_real_cube(real_data) -> None:
     assert source.shape == (83, 43) and source.bands == 204
     split = make_split(right_to_left, 1330)
     assert split.support.coords[:, 1].max() < 43 and len(set(split.support.labels.tolist())) == 6
+
+
+def test_band_statistics_match_numpy_in_float64_whatever_the_chunk() -> None:
+    from hsibench.protocol.normalise import band_statistics
+
+    pixels = np.random.default_rng(0).normal(500.0, 30.0, size=(1000, 7)).astype(np.float32)
+    pixels[:, 3] = 42.0  # a constant band gets std 1
+    for chunk in (1, 64, 10_000):
+        mean, std = band_statistics(pixels, chunk=chunk)
+        np.testing.assert_allclose(mean, pixels.astype(np.float64).mean(0), rtol=1e-6)
+        expected = pixels.astype(np.float64).std(0)
+        expected[3] = 1.0
+        np.testing.assert_allclose(std, expected, rtol=1e-5)

@@ -12,11 +12,21 @@ import numpy as np
 NORMALISATIONS = ("scene", "train", "none")
 
 
-def band_statistics(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per band of (n, B) spectra; a constant band gets std 1 (no division by zero)."""
-    pixels = np.asarray(pixels, np.float64)
-    mean = pixels.mean(axis=0)
-    std = pixels.std(axis=0)
+def band_statistics(pixels: np.ndarray, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per band of (n, B) spectra; a constant band gets std 1 (no division by zero).
+
+    Two passes in float64 over chunks of ``chunk`` pixels: a scene-wide z-score of Pavia Centre
+    (784k × 102) never makes a float64 copy of the whole cube.
+    """
+    count = len(pixels)
+    total = np.zeros(pixels.shape[1], np.float64)
+    for start in range(0, count, chunk):
+        total += pixels[start: start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / count
+    squares = np.zeros_like(mean)
+    for start in range(0, count, chunk):
+        squares += np.square(pixels[start: start + chunk].astype(np.float64) - mean).sum(axis=0)
+    std = np.sqrt(squares / count)
     std[std < 1e-12] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
