@@ -3,7 +3,7 @@
 Importing this package registers every method.
 """
 
-from hsibench.methods.base import Method, MethodInfo, RunContext, resolve_device
+from hsibench.methods.base import Method, MethodInfo, RunContext, default_inference_batch_size, resolve_device
 from hsibench.methods.registry import (
     MethodEntry,
     UnknownMethodError,
@@ -16,6 +16,6 @@ from hsibench.methods.registry import (
 )
 
 __all__ = [
-    "Method", "MethodEntry", "MethodInfo", "RunContext", "UnknownMethodError", "create_method",
+    "Method", "MethodEntry", "MethodInfo", "RunContext", "UnknownMethodError", "create_method", "default_inference_batch_size",
     "get_method_entry", "method_names", "register_method", "register_variant", "resolve_config", "resolve_device",
 ]

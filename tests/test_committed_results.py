@@ -6,6 +6,7 @@ documentation cannot disagree about how a table is produced.
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from hsibench.cli import main
+from hsibench.runner.spec import TrialSpec, resolve
 
 RESULTS = REPO_ROOT / "results"
 
@@ -52,3 +54,17 @@ def test_committed_tables_regenerate_from_committed_records(argv: list[str], tmp
 def test_the_demo_tables_are_committed_with_their_commands() -> None:
     kinds = {(option(argv, "--protocol"), argv[0]) for argv in COMMANDS}
     assert {("demo", "main"), ("demo", "ablation"), ("demo", "shots")} <= kinds
+
+
+COMMITTED_RECORDS = sorted(RESULTS.glob("*/runs/*.json"))
+
+
+def test_committed_records_keep_their_run_ids_so_reruns_skip_them() -> None:
+    """A config key added later (or a changed preset) must not silently orphan the committed records."""
+    assert COMMITTED_RECORDS
+    stale = []
+    for path in COMMITTED_RECORDS:
+        record = json.loads(path.read_text())
+        if resolve(TrialSpec.from_dict(record["spec"])).run_id != record["run_id"]:
+            stale.append(path.relative_to(RESULTS).as_posix())
+    assert not stale, f"{len(stale)} committed record(s) no longer match their trial's run id, e.g. {stale[:3]}"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import torch
 
 from hsibench.protocol import PatchSampler
+from hsibench.protocol.normalise import band_statistics, normalise_cube
+from hsibench.protocol.patches import padded_copy
 
 
 @pytest.mark.parametrize("patch_size", [1, 5, 9])
@@ -58,3 +62,31 @@ def test_reversed_and_strided_coordinate_views_are_accepted() -> None:
     coords = np.array([[0, 1], [2, 3], [4, 5]])
     np.testing.assert_array_equal(sampler.gather(coords[::-1]).numpy(), sampler.gather(coords).numpy()[::-1])
     np.testing.assert_array_equal(sampler.spectra(coords[::-1]).numpy(), cube[coords[::-1, 0], coords[::-1, 1]])
+
+
+@pytest.mark.parametrize("padding", ["zero", "reflect", "edge"])
+@pytest.mark.parametrize("shape", [(12, 15, 4), (3, 2, 2), (1, 7, 3)])  # small ones: radius ≥ the scene's side
+@pytest.mark.parametrize("rows_per_chunk", [1, 5, 64])
+def test_standardised_padded_copy_equals_padding_the_normalised_cube(padding: str, shape: tuple, rows_per_chunk: int) -> None:
+    rng = np.random.default_rng(1)
+    cube = rng.normal(5.0, 3.0, size=shape).astype(np.float32)
+    mean, std = band_statistics(cube.reshape(-1, shape[-1]))
+    r = 4
+    mode = {"zero": "constant", "reflect": "reflect", "edge": "edge"}[padding]
+    if padding == "reflect" and (r >= shape[0] or r >= shape[1]):
+        mode = "symmetric"
+    expected = np.pad(normalise_cube(cube, "scene"), ((r, r), (r, r), (0, 0)), mode=mode)
+    np.testing.assert_allclose(padded_copy(cube, r, padding, (mean, std), rows_per_chunk), expected, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(padded_copy(cube, r, padding, None, rows_per_chunk),
+                                  np.pad(cube, ((r, r), (r, r), (0, 0)), mode=mode))
+
+
+def test_a_sampler_with_statistics_never_holds_a_normalised_copy_besides_the_padded_one() -> None:
+    cube = np.random.default_rng(2).normal(size=(200, 150, 30)).astype(np.float32)
+    statistics = band_statistics(cube.reshape(-1, 30))
+    tracemalloc.start()
+    sampler = PatchSampler(cube, 9, "reflect", statistics)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 1.1 * sampler.padded.numpy().nbytes  # the padded copy and small border temporaries, no second cube
+    np.testing.assert_allclose(sampler.interior().numpy(), normalise_cube(cube, "scene"), atol=1e-6)

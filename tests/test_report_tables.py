@@ -206,3 +206,22 @@ def test_table_command_prints_and_writes_every_format(results: Path, capsys) -> 
     assert main(["table", "main", "--protocol", "demo", "--out", str(results), "--format", "latex"]) == 0
     assert r"\begin{tabular}" in capsys.readouterr().out
     assert all((results / "demo" / f"main.{extension}").is_file() for extension in ("md", "tex", "csv"))
+
+
+def test_pretraining_on_the_target_scene_is_called_transductive_in_the_caption() -> None:
+    from hsibench.report.collect import Group, source_overlaps_target
+    from hsibench.report.tables import _caption
+
+    same = {"source": {"scene": "sa_a_corrected", "rows": None, "cols": None},
+            "target": {"scene": "sa_a_corrected", "rows": None, "cols": None}}
+    halves = {"source": {"scene": "sa_a_corrected", "rows": None, "cols": [43, 86]},
+              "target": {"scene": "sa_a_corrected", "rows": None, "cols": [0, 43]}}
+    assert source_overlaps_target(same) and not source_overlaps_target(halves)
+    assert not source_overlaps_target(protocol_identity(load_protocol("demo")))
+    pretrained = Group("s2former", None, {1: {"pretrains": True, "protocol": same}})
+    supervised = Group("svm", None, {1: {"pretrains": False, "protocol": same}})
+    across = Group("mae", None, {1: {"pretrains": True, "protocol": halves}})
+    assert pretrained.pretrains_on_target and not supervised.pretrains_on_target and not across.pretrains_on_target
+    caption = _caption("Main", [pretrained, supervised, across], 1, None, 0.05)
+    assert "Transductive self-supervision: s2former pretrained on the target scene's own pixels" in caption
+    assert "mae" not in caption.split("Transductive")[1] and "Transductive" not in _caption("Main", [across], 1, None, 0.05)

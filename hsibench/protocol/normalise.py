@@ -39,15 +39,21 @@ def standardise(cube: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarr
     return out
 
 
-def normalise_cube(cube: np.ndarray, mode: str, train_coords: np.ndarray | None = None) -> np.ndarray:
+def normalisation_statistics(cube: np.ndarray, mode: str, train_coords: np.ndarray | None = None
+                             ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean, std) per band for ``mode``; ``None`` for ``none`` (the cube is used as it is)."""
     if mode == "none":
-        return np.asarray(cube, np.float32)
+        return None
     if mode == "scene":
-        mean, std = band_statistics(cube.reshape(-1, cube.shape[-1]))
-    elif mode == "train":
+        return band_statistics(cube.reshape(-1, cube.shape[-1]))
+    if mode == "train":
         if train_coords is None or len(train_coords) == 0:
             raise ValueError("normalisation 'train' needs the support pixels' coordinates")
-        mean, std = band_statistics(cube[train_coords[:, 0], train_coords[:, 1]])
-    else:
-        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {mode!r}")
-    return standardise(cube, mean, std)
+        return band_statistics(cube[train_coords[:, 0], train_coords[:, 1]])
+    raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {mode!r}")
+
+
+def normalise_cube(cube: np.ndarray, mode: str, train_coords: np.ndarray | None = None) -> np.ndarray:
+    """A z-scored float32 copy of ``cube`` (trials skip the copy: ``PatchSampler(statistics=…)``)."""
+    statistics = normalisation_statistics(cube, mode, train_coords)
+    return np.asarray(cube, np.float32) if statistics is None else standardise(cube, *statistics)

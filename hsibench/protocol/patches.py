@@ -2,7 +2,9 @@
 
 Never materialise every patch up front: Pavia Centre's 148k labeled pixels × 9×9×102 float32
 would take 4.9 GB. A :class:`PatchSampler` keeps a single padded cube (≈ the scene's size) and
-gathers a batch of patches with one advanced-indexing call.
+gathers a batch of patches with one advanced-indexing call. Given band statistics it z-scores the
+scene straight into that padded copy, so a trial holds the raw cube and one float32 copy, never
+a normalised copy besides the padded one.
 """
 
 from __future__ import annotations
@@ -20,26 +22,55 @@ def _as_coordinate_tensor(coords: np.ndarray | torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(coords, dtype=np.int64)).reshape(-1, 2)
 
 
+def padded_copy(cube: np.ndarray, radius: int, padding: str,
+                statistics: tuple[np.ndarray, np.ndarray] | None = None, rows_per_chunk: int = 64) -> np.ndarray:
+    """One float32 (H+2r, W+2r, B) array: the (optionally z-scored) cube, then its border filled.
+
+    Same values as ``np.pad(normalised, r, mode)`` (tested), without a normalised intermediate: the
+    interior is written in row chunks, then border rows and columns are copied from index maps.
+    """
+    height, width, bands = cube.shape
+    r = radius
+    padded = np.zeros((height + 2 * r, width + 2 * r, bands), np.float32)
+    for row in range(0, height, rows_per_chunk):
+        chunk = np.asarray(cube[row: row + rows_per_chunk], np.float32)
+        interior = padded[r + row: r + row + len(chunk), r: r + width]
+        if statistics is None:
+            interior[...] = chunk
+        else:  # written in place: no temporary the size of a chunk
+            np.subtract(chunk, statistics[0], out=interior)
+            np.divide(interior, statistics[1], out=interior)
+    if padding == "zero" or r == 0:
+        return padded
+    numpy_mode = {"reflect": "reflect", "edge": "edge"}[padding]
+    if padding == "reflect" and (r >= height or r >= width):
+        numpy_mode = "symmetric"  # numpy's reflect needs more pixels than the radius
+    row_source = np.pad(np.arange(height), r, mode=numpy_mode) + r  # padded row i copies padded row row_source[i]
+    col_source = np.pad(np.arange(width), r, mode=numpy_mode) + r
+    border_rows = np.r_[0:r, r + height: height + 2 * r]
+    padded[border_rows, r: r + width] = padded[row_source[border_rows], r: r + width]
+    border_cols = np.r_[0:r, r + width: width + 2 * r]
+    padded[:, border_cols] = padded[:, col_source[border_cols]]
+    return padded
+
+
 class PatchSampler:
     """Square patches centred on given pixels of a (H, W, B) cube.
 
     ``gather(coords)`` returns a float32 tensor (n, S, S, B), channel-last like the cube, with
-    coordinates 0-based in the *unpadded* scene.
+    coordinates 0-based in the *unpadded* scene. With ``statistics=(mean, std)`` the padded copy
+    holds ``(cube − mean) / std`` (padding is applied after standardising, as with a z-scored cube).
     """
 
-    def __init__(self, cube: np.ndarray, patch_size: int, padding: str = "zero") -> None:
+    def __init__(self, cube: np.ndarray, patch_size: int, padding: str = "zero",
+                 statistics: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         check_patch_size(patch_size)
         if padding not in PADDING_MODES:
             raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
         self.patch_size = patch_size
         self.radius = patch_size // 2
         self.height, self.width, self.bands = (int(s) for s in cube.shape)
-        r = self.radius
-        numpy_mode = {"zero": "constant", "reflect": "reflect", "edge": "edge"}[padding]
-        if padding == "reflect" and (r >= self.height or r >= self.width):
-            numpy_mode = "symmetric"
-        padded = np.pad(np.asarray(cube, np.float32), ((r, r), (r, r), (0, 0)), mode=numpy_mode)
-        self.padded = torch.from_numpy(np.ascontiguousarray(padded))  # (H+2r, W+2r, B)
+        self.padded = torch.from_numpy(padded_copy(cube, self.radius, padding, statistics))  # (H+2r, W+2r, B)
         offsets = torch.arange(patch_size)
         self._row_offsets = offsets.view(1, patch_size, 1)
         self._col_offsets = offsets.view(1, 1, patch_size)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hsibench.data import Scene
-from hsibench.protocol.normalise import normalise_cube
+from hsibench.protocol.normalise import normalisation_statistics
 from hsibench.protocol.patches import PatchSampler
 from hsibench.protocol.protocol import Protocol
 from hsibench.protocol.regions import region_scene
@@ -96,7 +96,7 @@ def build_source_domain(protocol: Protocol, grant_labels: bool, scene: Scene | N
             "cannot run on this protocol; choose a protocol with a separate source scene or region."
         )
     scene = scene if scene is not None else region_scene(protocol.source)
-    cube = normalise_cube(scene.cube, "scene")
+    statistics = normalisation_statistics(scene.cube, "scene")
     label_map = None
     class_names: tuple[str, ...] = ()
     if grant_labels:
@@ -105,17 +105,18 @@ def build_source_domain(protocol: Protocol, grant_labels: bool, scene: Scene | N
         lookup[ids] = np.arange(len(ids))
         label_map = lookup[scene.labels]
         class_names = tuple(scene.class_names[i] for i in ids)
-    return Domain(scene.name, PatchSampler(cube, protocol.patch_size, protocol.padding), class_names, label_map)
+    patches = PatchSampler(scene.cube, protocol.patch_size, protocol.padding, statistics)
+    return Domain(scene.name, patches, class_names, label_map)
 
 
 def build_task(protocol: Protocol, split: Split, scene: Scene | None = None) -> FewShotTask:
     """The target side of a trial; test labels are not part of it."""
     scene = scene if scene is not None else region_scene(protocol.target)
     train_coords = split.support.coords if protocol.normalisation == "train" else None
-    cube = normalise_cube(scene.cube, protocol.normalisation, train_coords)
+    statistics = normalisation_statistics(scene.cube, protocol.normalisation, train_coords)
     ids = target_class_ids(split)
     names = tuple(scene.class_names[i] for i in ids)
-    domain = Domain(scene.name, PatchSampler(cube, protocol.patch_size, protocol.padding), names)
+    domain = Domain(scene.name, PatchSampler(scene.cube, protocol.patch_size, protocol.padding, statistics), names)
     return FewShotTask(
         target=domain,
         support_coords=split.support.coords,

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from hsibench.protocol.protocol import SceneRegion
 from hsibench.runner import STATUS_OK, load_records
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,21 @@ log = logging.getLogger(__name__)
 
 class ReportError(ValueError):
     """Records that cannot make the asked-for table or figure; the message says what to run or change."""
+
+
+def _region(content: dict[str, Any] | str | None) -> SceneRegion | None:
+    if isinstance(content, str):
+        return SceneRegion(content)
+    if not isinstance(content, dict) or "scene" not in content:
+        return None
+    rows, cols = content.get("rows"), content.get("cols")
+    return SceneRegion(content["scene"], tuple(rows) if rows else None, tuple(cols) if cols else None)
+
+
+def source_overlaps_target(protocol: dict[str, Any]) -> bool:
+    """Whether a record's protocol pretrains where it tests (same scene, intersecting regions)."""
+    source, target = _region(protocol.get("source")), _region(protocol.get("target"))
+    return source is not None and target is not None and source.overlaps(target)
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,11 @@ class Group:
     @property
     def uses_source_labels(self) -> bool:
         return any(r.get("uses_source_labels") for r in self.by_seed.values())
+
+    @property
+    def pretrains_on_target(self) -> bool:
+        """Self-supervised pretraining on a source that overlaps the target: transductive (labels unseen)."""
+        return any(r.get("pretrains") and source_overlaps_target(r.get("protocol", {})) for r in self.by_seed.values())
 
     def values(self, extract) -> dict[int, float]:
         """seed → value, for the seeds where ``extract(record)`` is defined."""

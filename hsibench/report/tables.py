@@ -120,6 +120,10 @@ def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, 
         parts += [f"Bold: best mean per {bold_along}.", _significance_phrase(reference, groups, alpha)]
     if any(g.uses_source_labels for g in groups):
         parts.append("†: uses source-domain labels.")
+    transductive = sorted({g.method for g in groups if g.pretrains_on_target})
+    if transductive:
+        parts.append(f"Transductive self-supervision: {', '.join(transductive)} pretrained on the target scene's own "
+                     "pixels (without their labels), because this protocol's source is its target.")
     return " ".join(parts)
 
 

@@ -150,8 +150,18 @@ def config_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
 
 
+def config_identity(config: Any) -> dict[str, Any]:
+    """The config keys that decide what a trial computes: keys marked ``identity=False`` in their field
+    metadata (execution-only, e.g. ``torch.compile``) are left out, so they never split one trial in two."""
+    data = config_dict(config)
+    for item in dataclasses.fields(config):
+        if item.metadata.get("identity") is False:
+            data.pop(item.name, None)
+    return data
+
+
 def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int, version: str = hsibench.__version__) -> str:
-    payload = {"method": method, "config": config_dict(config), "protocol": protocol_identity(protocol),
+    payload = {"method": method, "config": config_identity(config), "protocol": protocol_identity(protocol),
                "seed": seed, "version": version}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -61,9 +61,10 @@ REFERENCE = ("J. Chao, T. Lv, Q. Ma, Y. Qiu, L. Fang, H. Shen, W. Yao, \"Cross-D
              "Spectral-Spatial Modeling for Hyperspectral Image Classification\", arXiv 2601.18088, 2026")
 
 
-def key(default: Any, doc: str, pretraining: bool = False) -> Any:
-    """A config field with its documentation; ``pretraining=True`` puts it into the pretraining cache key."""
-    return field(default=default, metadata={"doc": doc, "pretraining": pretraining})
+def key(default: Any, doc: str, pretraining: bool = False, identity: bool = True) -> Any:
+    """A config field with its documentation; ``pretraining=True`` puts it into the pretraining cache key,
+    ``identity=False`` marks a key that changes how a trial runs, not what it computes (left out of run ids)."""
+    return field(default=default, metadata={"doc": doc, "pretraining": pretraining, "identity": identity})
 
 
 @dataclass
@@ -117,7 +118,8 @@ class S2FormerConfig:
     weight_decay: float = key(0.05, "AdamW weight decay (pretraining and fine-tuning)", True)
     warmup_fraction: float = key(0.05, "share of updates spent in linear learning-rate warmup", True)
     amp: bool = key(True, "mixed precision on CUDA (bf16 where supported); no effect on the CPU", True)
-    compile: bool = key(False, "torch.compile the model for fine-tuning and inference; measure first (benchmarks/gpu_check.py)")
+    compile: bool = key(False, "torch.compile the model for fine-tuning and inference; measure first (benchmarks/gpu_check.py)",
+                        identity=False)
 
     def __post_init__(self) -> None:
         check_config(self)

@@ -1,0 +1,115 @@
+"""Every CPU benchmark in one run: one table of figures and ratios measured side by side, into RESULTS.md.
+
+Run from the repository root: ``python -m benchmarks.run_all`` (about 12–15 minutes on 2 cores).
+Options: ``--only inference,pipeline,…`` · ``--inference-scale S`` (share of Pavia Centre's area for
+the 1× point of the inference benchmarks) · ``--threads N`` · ``--results FILE`` (default
+``benchmarks/RESULTS.md``; ``-`` writes nothing). The newest run goes on top of RESULTS.md; earlier
+runs stay below it for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks import bench_hardware, bench_inference, bench_input_pipeline, bench_runner
+from benchmarks.common import BenchOptions, Measurement, measurement_table
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+MARKER = "<!-- newest run above; earlier runs below -->"
+
+#: name → (what it measures, how to run it with the shared options)
+BENCHMARKS: dict[str, tuple[str, Callable[[BenchOptions, argparse.Namespace], list[Measurement]]]] = {
+    "inference": ("1 full-scene inference + 6 growth",
+                  lambda options, args: bench_inference.run(dataclasses.replace(options, scale=args.inference_scale))),
+    "pipeline": ("2 training input pipeline", lambda options, args: bench_input_pipeline.run(options)),
+    "hardware": ("3 hardware use (GFLOP/s)", lambda options, args: bench_hardware.run(options)),
+    "runner": ("4 shared pretraining + 5 Ray vs local", lambda options, args: bench_runner.run(options)),
+}
+
+
+def machine_description() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} cores, {model}, {gpu}; Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def report(measurements: list[Measurement], command: str, seconds: float, failures: list[str]) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"## Run of {stamp}", "", f"- machine: {machine_description()}", f"- command: `{command}`",
+             f"- wall time: {seconds / 60:.1f} min", ""]
+    lines += [f"- FAILED: {failure}" for failure in failures]
+    lines += ["", measurement_table(measurements), ""]
+    return "\n".join(lines)
+
+
+def write_results(path: Path, section: str) -> None:
+    """New section on top (under the file's header), earlier sections kept below the marker."""
+    header = ("# Benchmark results\n\nWritten by `python -m benchmarks.run_all`; each run adds its section on top. "
+              "Targets are those of issue 6; `MISSED` rows are explained in the run's notes.\n")
+    earlier = ""
+    if path.exists():
+        head, _, older = path.read_text().partition(MARKER)
+        _, found, newest = head.partition("\n## ")
+        earlier = (f"## {newest.rstrip()}\n\n" if found else "") + older.lstrip()
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(f"{header}\n{section.rstrip()}\n\n{MARKER}\n\n{earlier}")
+    temporary.replace(path)  # never a half-written RESULTS.md
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of {list(BENCHMARKS)}")
+    parser.add_argument("--threads", type=int, default=BenchOptions().threads)
+    parser.add_argument("--preset", default="cpu", help="S²Former preset of every benchmark (default cpu)")
+    parser.add_argument("--inference-scale", type=float, default=0.25,
+                        help="share of Pavia Centre's area at the 1× point of the inference benchmarks (default 0.25)")
+    parser.add_argument("--seconds", type=float, default=BenchOptions().seconds, help="minimum time per throughput figure")
+    parser.add_argument("--results", default=str(RESULTS), help="markdown file to update, or - for none")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    options = BenchOptions(threads=args.threads, preset=args.preset, seconds=args.seconds)
+    command = "python -m benchmarks.run_all " + shlex.join(argv if argv is not None else sys.argv[1:])
+    started, measurements, failures = time.perf_counter(), [], []
+    for name in chosen:
+        title, run = BENCHMARKS[name]
+        print(f"… {title}", flush=True)
+        begun = time.perf_counter()
+        try:
+            found = run(options, args)
+        except Exception as error:  # one broken benchmark must not hide the others' figures
+            failures.append(f"{name}: {type(error).__name__}: {error}")
+            print(f"   FAILED: {error}", flush=True)
+            continue
+        measurements += found
+        print(measurement_table(found), f"\n   ({time.perf_counter() - begun:.0f} s)\n", flush=True)
+    seconds = time.perf_counter() - started
+    section = report(measurements, command.strip(), seconds, failures)
+    print(section)
+    if args.results != "-":
+        write_results(Path(args.results), section)
+        print(f"written to {args.results}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
