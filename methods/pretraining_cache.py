@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,13 +26,33 @@ import torch
 log = logging.getLogger(__name__)
 
 
-def domain_digest(patches_padded: torch.Tensor) -> str:
-    """Hash of a (normalised, padded) source cube's bytes: equal data ⇔ equal digest."""
-    array = np.ascontiguousarray(patches_padded.numpy())
+#: id(tensor) → (the tensor's version counter when hashed, digest); entries leave with their tensor
+_DIGESTS: dict[int, tuple[int, str]] = {}
+
+
+def array_digest(array: np.ndarray) -> str:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(str(array.shape).encode())
-    digest.update(memoryview(array).cast("B"))
+    digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
     return digest.hexdigest()
+
+
+def domain_digest(patches_padded: torch.Tensor) -> str:
+    """Hash of a (normalised, padded) source cube's bytes: equal data ⇔ equal digest.
+
+    Memoised per tensor and its version counter (which every in-place change bumps): planning an
+    ablation grid whose trials share one source hashes it once, not once per trial (~0.13 s each
+    at Pavia-University size).
+    """
+    key = id(patches_padded)
+    cached = _DIGESTS.get(key)
+    if cached is not None and cached[0] == patches_padded._version:
+        return cached[1]
+    digest = array_digest(patches_padded.numpy())
+    if cached is None:
+        weakref.finalize(patches_padded, _DIGESTS.pop, key, None)
+    _DIGESTS[key] = (patches_padded._version, digest)
+    return digest
 
 
 def pretraining_key(method_family: str, source_digest: str, config: dict[str, Any], seed: int) -> str:

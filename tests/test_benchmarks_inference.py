@@ -27,7 +27,8 @@ def test_inference_benchmark_on_a_tiny_scene_reports_every_figure_from_its_own_r
     measurements = bench_inference.run(options, fractions=(0.5, 1.0), subset=512)
     by_quantity = {m.quantity: m for m in measurements}
     rate = by_quantity["pixels/s, every pixel, gathered per batch"]
-    assert rate.value > 0 and "smoke preset" in rate.detail
+    assert rate.value > 0 and "(smoke, 0.004× PC)" in rate.benchmark
+    assert "pixels/s gathered per batch / pre-materialised" in by_quantity
     memory = by_quantity["peak memory / (cube + model + one batch)"]
     assert memory.target == "≤ 2" and memory.met == (memory.value <= 2.0) and memory.value > 0
     share = by_quantity["patch gathering share of inference time"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from hsibench.methods import Method, register_method
 from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
@@ -103,3 +104,17 @@ def test_fake_failure_switch(tmp_path: Path) -> None:
     method = create_method(CENTROID, RunContext(seed=split.seed, cache_dir=tmp_path), overrides={"fail_seed": split.seed})
     with pytest.raises(RuntimeError, match="deliberate"):
         method.adapt(build_task(protocol, split))
+
+
+def test_domain_digest_is_hashed_once_per_source_tensor_and_again_after_a_change(monkeypatch) -> None:
+    import hsibench.methods.pretraining_cache as cache
+
+    calls = []
+    real = cache.array_digest
+    monkeypatch.setattr(cache, "array_digest", lambda array: calls.append(1) or real(array))
+    padded = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
+    first = domain_digest(padded)
+    assert domain_digest(padded) == first and len(calls) == 1
+    padded[0, 0, 0] = 99.0  # an in-place change bumps the version counter: hashed again, new digest
+    assert domain_digest(padded) != first and len(calls) == 2
+    assert domain_digest(padded.clone()) == domain_digest(padded)  # equal data, equal digest
