@@ -8,7 +8,7 @@ from benchmarks.bench_runner import run
 from benchmarks.common import BenchOptions
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # three `hsibench run` processes: ~1 min on a quiet machine, far more under load
 def test_warm_cache_runs_no_pretraining(tmp_path):
     # one thread per trial: the local phases then cost seconds each, even on a busy two-core machine
     rows = run(BenchOptions(threads=1, preset="smoke"), seeds=2, finetune_epochs=5, include_ray=False,
