@@ -46,7 +46,7 @@ DEFAULT_SEEDS = 4
 #: 2-core machine (CPU time at one thread): fine-tuning ~0.19 s per epoch, prediction of the 2,122 test
 #: pixels ~2 s, scenes and set-up ~2 s, so ~23 s per trial; the one shared pretraining ~76 s (4 epochs
 #: over the 4,096 source pixels). 100 epochs keep the whole run near 6 minutes; 120 would pass 6.5.
-DEFAULT_FINETUNE_EPOCHS = 100
+DEFAULT_FINETUNE_EPOCHS = 75  # ~20 s trials at one thread; 100 put the whole run_all at 16 min on 2 cores
 RAY_TARGET = 0.65
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

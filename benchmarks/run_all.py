@@ -69,7 +69,7 @@ def report(measurements: list[Measurement], command: str, seconds: float, failur
 def write_results(path: Path, section: str) -> None:
     """New section on top (under the file's header), earlier sections kept below the marker."""
     header = ("# Benchmark results\n\nWritten by `python -m benchmarks.run_all`; each run adds its section on top. "
-              "Targets are those of issue 6; `MISSED` rows are explained in the run's notes.\n")
+              "Targets are those of issue 6; a `MISSED` row is explained in the notes under its run.\n")
     earlier = ""
     if path.exists():
         head, _, older = path.read_text().partition(MARKER)
