@@ -47,7 +47,7 @@ from benchmarks.common import (
 
 BENCHMARK_FULL = "full-scene inference"
 BENCHMARK_GROWTH = "growth"
-PATCH, CLASSES = 9, 9
+PATCH = 9
 GROWTH_FRACTIONS = (0.25, 0.5, 1.0)
 SUBSET_PIXELS = 2048
 MEMORY_FACTOR, GATHER_SHARE, LINEAR_EXPONENT = 2.0, 0.10, 1.10
@@ -116,15 +116,11 @@ def measure_in_this_process(cube_path: str, preset: str, threads: int, subset: i
 def _classifier(preset: str, bands: int):
     import torch
 
+    from benchmarks.bench_input_pipeline import classifier
     from hsibench.methods import resolve_config
-    from hsibench.methods.s2former.band_alignment import LinearBandAdapter
-    from hsibench.methods.s2former.method import encoder_shape
-    from hsibench.methods.s2former.model import S2Former, S2FormerEncoder
 
     torch.manual_seed(0)
-    config = resolve_config("s2former", preset)
-    encoder = S2FormerEncoder(encoder_shape(config, PATCH))
-    return S2Former(LinearBandAdapter(bands, config.aligned_bands), encoder, CLASSES).eval()
+    return classifier(resolve_config("s2former", preset), bands).eval()
 
 
 def _pre_materialised(model, domain, coords: np.ndarray, subset: int, device, batch: int) -> dict:

@@ -121,7 +121,8 @@ class Protocol:
 _FIELD_NAMES = {f.name for f in dataclasses.fields(Protocol)} - {"path"}
 
 
-def _region(value, key: str, where: str) -> SceneRegion:
+def parse_region(value, key: str, where: str) -> SceneRegion:
+    """A region from a protocol file or a record: a scene name, or ``{scene, rows, cols}`` (None = whole axis)."""
     if isinstance(value, str):
         return SceneRegion(value)
     if isinstance(value, dict):
@@ -133,7 +134,7 @@ def _region(value, key: str, where: str) -> SceneRegion:
             )
         ranges = {}
         for axis in ("rows", "cols"):
-            if axis in value:
+            if value.get(axis) is not None:
                 pair = value[axis]
                 if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, int) for v in pair)
                         and 0 <= pair[0] < pair[1]):
@@ -188,8 +189,8 @@ def parse_protocol(data: dict, name: str, path: str = "") -> Protocol:
             raise ProtocolError(f"{where}: missing required key `{key}` (a scene name)")
     values = dict(data)
     values["name"] = values.get("name", name)
-    values["source"] = _region(data["source"], "source", where)
-    values["target"] = _region(data["target"], "target", where)
+    values["source"] = parse_region(data["source"], "source", where)
+    values["target"] = parse_region(data["target"], "target", where)
     if "seeds" in values:
         values["seeds"] = tuple(values["seeds"])
     protocol = Protocol(path=path, **values)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from hsibench.protocol.protocol import SceneRegion
+from hsibench.protocol.protocol import parse_region
 from hsibench.runner import STATUS_OK, load_records
 
 log = logging.getLogger(__name__)
@@ -25,19 +25,12 @@ class ReportError(ValueError):
     """Records that cannot make the asked-for table or figure; the message says what to run or change."""
 
 
-def _region(content: dict[str, Any] | str | None) -> SceneRegion | None:
-    if isinstance(content, str):
-        return SceneRegion(content)
-    if not isinstance(content, dict) or "scene" not in content:
-        return None
-    rows, cols = content.get("rows"), content.get("cols")
-    return SceneRegion(content["scene"], tuple(rows) if rows else None, tuple(cols) if cols else None)
-
-
 def source_overlaps_target(protocol: dict[str, Any]) -> bool:
     """Whether a record's protocol pretrains where it tests (same scene, intersecting regions)."""
-    source, target = _region(protocol.get("source")), _region(protocol.get("target"))
-    return source is not None and target is not None and source.overlaps(target)
+    if "source" not in protocol or "target" not in protocol:
+        return False
+    where = "a record's protocol"
+    return parse_region(protocol["source"], "source", where).overlaps(parse_region(protocol["target"], "target", where))
 
 
 @dataclass(frozen=True)
