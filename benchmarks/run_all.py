@@ -17,7 +17,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import bench_hardware, bench_inference, bench_input_pipeline, bench_runner
@@ -58,7 +58,7 @@ def machine_description() -> str:
 
 
 def report(measurements: list[Measurement], command: str, seconds: float, failures: list[str]) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"## Run of {stamp}", "", f"- machine: {machine_description()}", f"- command: `{command}`",
              f"- wall time: {seconds / 60:.1f} min", ""]
     lines += [f"- FAILED: {failure}" for failure in failures]

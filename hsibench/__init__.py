@@ -6,4 +6,10 @@ Layers, each importing only the ones before it:
 ``hsibench.report`` (tables, figures) → ``hsibench.cli``.
 """
 
-__version__ = "0.1.0"
+from pathlib import Path as _Path
+
+from hsibench._checkout import install_if_checkout as _install_if_checkout
+
+__version__ = "0.2.0"  # the one place the version is written (pyproject.toml reads it)
+
+_install_if_checkout(_Path(__file__).resolve().parent)

@@ -1,9 +1,16 @@
 """Methods layer (installed as ``hsibench.methods``): the method interface, the registry, S²Former and the baselines.
 
-Importing this package registers every method.
+The registry and the built-in table (``catalog.py``) are plain Python; a method's module (and
+torch) is imported only when that method is looked up, so listing commands start fast. The names
+below that need torch are imported on first use.
 """
 
-from hsibench.methods.base import Method, MethodInfo, RunContext, default_inference_batch_size, resolve_device
+if __name__ != "hsibench.methods":  # e.g. `import methods.svm` from the repository root
+    raise ImportError(
+        f"this folder is the package `hsibench.methods`, not `{__name__}`: import `hsibench.methods…` "
+        "(importing it under a second name would register every method twice)")
+
+from hsibench.methods.info import MethodInfo
 from hsibench.methods.registry import (
     MethodEntry,
     UnknownMethodError,
@@ -14,6 +21,22 @@ from hsibench.methods.registry import (
     register_variant,
     resolve_config,
 )
+
+_NEEDS_TORCH = {
+    "Method": "hsibench.methods.base",
+    "RunContext": "hsibench.methods.base",
+    "default_inference_batch_size": "hsibench.methods.base",
+    "resolve_device": "hsibench.methods.base",
+}
+
+
+def __getattr__(name: str):
+    if name in _NEEDS_TORCH:
+        import importlib
+
+        return getattr(importlib.import_module(_NEEDS_TORCH[name]), name)
+    raise AttributeError(f"module 'hsibench.methods' has no attribute {name!r}")
+
 
 __all__ = [
     "Method", "MethodEntry", "MethodInfo", "RunContext", "UnknownMethodError", "create_method", "default_inference_batch_size",

@@ -18,20 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from hsibench.methods.info import MethodInfo
 
 from hsibench.protocol import Domain, FewShotTask
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MethodInfo:
-    name: str
-    family: str  # e.g. "proposed", "classical", "supervised deep", "cross-domain few-shot", "self-supervised"
-    uses_source_labels: bool
-    pretrains: bool
-    reference: str
-    description: str = ""
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -10,21 +10,25 @@ dataclass defaults (the ``paper`` settings) → preset → variant's fixed overr
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hsibench.methods.base import Method, MethodInfo, RunContext
+from hsibench.methods.catalog import BUILTIN_METHODS
+from hsibench.methods.info import MethodInfo
+
+from hsibench.errors import HsibenchError
+from hsibench.registry import Registry, UnknownNameError, close_matches
+
+if TYPE_CHECKING:
+    from hsibench.methods.base import Method, RunContext
+
+class UnknownMethodError(UnknownNameError):
+    """A method name that is not registered."""
 
 
-class UnknownMethodError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class ConfigError(ValueError):
+class ConfigError(HsibenchError, ValueError):
     """A ``--set`` key or value a method's config does not accept."""
 
 
@@ -38,15 +42,22 @@ class MethodEntry:
     base: str | None = None  # the method a variant derives from
 
 
-_METHODS: dict[str, MethodEntry] = {}
+#: every method and variant; built-ins are declared in ``catalog.py`` and their modules imported on lookup
+METHODS: Registry[MethodEntry] = Registry(
+    "method", {name: builtin.module for name, builtin in BUILTIN_METHODS.items()}, error=UnknownMethodError)
 
 
 def register_method(name: str, *, family: str, uses_source_labels: bool, pretrains: bool, reference: str,
-                    config: type, presets: dict[str, dict[str, Any]], description: str = ""):
-    """Class decorator registering a method under ``name``; ``presets`` must include ``paper``, ``cpu`` and ``smoke``."""
-    missing = {"paper", "cpu", "smoke"} - set(presets)
-    if missing:
-        raise ValueError(f"method {name!r} lacks preset(s) {sorted(missing)}")
+                    config: type, presets: dict[str, dict[str, Any]] | None = None, description: str = ""):
+    """Class decorator registering a method under ``name``.
+
+    ``presets`` maps preset names to config overrides; a method that has none (its defaults are
+    its only settings) may leave it out, and then every preset name (``paper``, ``cpu``, ``smoke``)
+    means its defaults.
+    """
+    presets = dict(presets or {})
+    for preset in ("paper", "cpu", "smoke"):
+        presets.setdefault(preset, {})
     if not dataclasses.is_dataclass(config):
         raise TypeError(f"method {name!r}: config must be a dataclass")
 
@@ -71,28 +82,16 @@ def register_variant(name: str, base: str, overrides: dict[str, Any], descriptio
 
 
 def _add(entry: MethodEntry) -> None:
-    if entry.info.name in _METHODS:
-        raise ValueError(f"method {entry.info.name!r} is registered twice")
-    _METHODS[entry.info.name] = entry
-
-
-def _ensure_registered() -> None:
-    from hsibench.methods import catalog  # noqa: F401  (imports every method module)
+    METHODS.register(entry.info.name, entry)
 
 
 def method_names() -> list[str]:
-    _ensure_registered()
-    return sorted(_METHODS)
+    """Every method and variant, built-in and plugin, without importing any method module."""
+    return METHODS.names()
 
 
 def get_method_entry(name: str) -> MethodEntry:
-    _ensure_registered()
-    try:
-        return _METHODS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, _METHODS, n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise UnknownMethodError(f"unknown method {name!r}.{hint} Registered: {', '.join(sorted(_METHODS))}") from None
+    return METHODS.get(name)
 
 
 def _field_types(config_class: type) -> dict[str, Any]:
@@ -100,17 +99,11 @@ def _field_types(config_class: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(config_class)}
 
 
-def _close_names(name: str, valid) -> list[str]:
-    """Close matches, case-insensitively (``C`` → ``c``)."""
-    by_lower = {v.lower(): v for v in valid}
-    return [by_lower[m] for m in difflib.get_close_matches(name.lower(), by_lower, n=1)]
-
-
 def _check_keys(config_class: type, values: dict[str, Any], where: str) -> None:
     valid = _field_types(config_class)
     unknown = sorted(set(values) - set(valid))
     if unknown:
-        hints = {k: _close_names(k, valid) for k in unknown}
+        hints = {k: close_matches(k, valid) for k in unknown}
         described = ", ".join(k + (f" (did you mean {hints[k][0]}?)" if hints[k] else "") for k in unknown)
         raise ConfigError(f"{where}: unknown config key(s) {described}. Valid keys: {', '.join(sorted(valid))}")
 

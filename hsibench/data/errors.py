@@ -1,15 +1,15 @@
 """Errors of the data layer: each message says what is wrong and how to fix it."""
 
+from hsibench.errors import HsibenchError
+from hsibench.registry import UnknownNameError
 
-class HsibenchDataError(Exception):
+
+class HsibenchDataError(HsibenchError):
     """Base class of every data-layer error."""
 
 
-class UnknownSceneError(HsibenchDataError, KeyError):
+class UnknownSceneError(HsibenchDataError, UnknownNameError):
     """A scene name that is not registered."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 class SceneNotAvailableError(HsibenchDataError):

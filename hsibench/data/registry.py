@@ -6,12 +6,12 @@ Real scenes (files verified by sha256, see ``catalog.py``) and generated scenes 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from hsibench.data.errors import UnknownSceneError
 from hsibench.data.scene import GroundTruth, Scene
+from hsibench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -47,38 +47,21 @@ class SceneSource(Protocol):
         """True when loading would need no network."""
 
 
-_SCENES: dict[str, SceneSource] = {}
+#: every scene; the built-in ones are declared in these modules (imported on the first lookup)
+SCENES: Registry[SceneSource] = Registry("scene", ("hsibench.data.catalog", "hsibench.data.synthetic"),
+                                         error=UnknownSceneError)
 
 
 def register_scene(source: SceneSource) -> SceneSource:
-    name = source.info.name
-    if name in _SCENES:
-        raise ValueError(f"scene {name!r} is registered twice")
-    _SCENES[name] = source
-    return source
-
-
-def _ensure_catalog_loaded() -> None:
-    # Registration happens on import of these modules; importing here keeps
-    # `get_scene("pu")` working without the caller knowing where scenes are declared.
-    from hsibench.data import catalog, synthetic  # noqa: F401
+    return SCENES.register(source.info.name, source)
 
 
 def scene_names() -> list[str]:
-    _ensure_catalog_loaded()
-    return sorted(_SCENES)
+    return SCENES.names()
 
 
 def get_scene_source(name: str) -> SceneSource:
-    _ensure_catalog_loaded()
-    try:
-        return _SCENES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, _SCENES, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise UnknownSceneError(
-            f"unknown scene {name!r}.{hint} Valid names: {', '.join(sorted(_SCENES))}"
-        ) from None
+    return SCENES.get(name)
 
 
 def load_scene(name: str) -> Scene:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-
-import tomllib
 
 from hsibench.protocol.normalise import NORMALISATIONS
 from hsibench.protocol.split import SHORT_CLASS_POLICIES, SPLIT_MODES
@@ -199,7 +198,7 @@ def parse_protocol(data: dict, name: str, path: str = "") -> Protocol:
 
 
 def _protocol_dir():
-    return resources.files("hsibench") / "protocol_files"
+    return resources.files("hsibench.protocol_files")
 
 
 def protocol_names() -> list[str]:

@@ -14,14 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hsibench.errors import HsibenchError
 from hsibench.methods import resolve_device
+from hsibench.registry import Registry, UnknownNameError
 from hsibench.runner.progress import ProgressBoard
 from hsibench.runner.spec import TrialSpec
 from hsibench.runner.stages import PretrainingJob, run_pretraining
 from hsibench.runner.trial import execute_trial
 
 
-class ResourceRequestError(RuntimeError):
+class UnknownExecutorError(UnknownNameError):
+    """An executor name that is not registered."""
+
+
+class ResourceRequestError(HsibenchError, RuntimeError):
     """Asked for resources (GPUs, CPUs) the machine or cluster does not have."""
 
 
@@ -61,24 +67,18 @@ class Executor(abc.ABC):
         """Release what :meth:`start` acquired."""
 
 
-EXECUTORS: dict[str, Callable[[ExecutorOptions], Executor]] = {}
+#: executors by name; Ray's module (and Ray) is imported only when the ray executor is asked for
+EXECUTORS: Registry[Callable[[ExecutorOptions], Executor]] = Registry(
+    "executor", {"local": "hsibench.runner.executors", "ray": "hsibench.runner.ray_executor"},
+    error=UnknownExecutorError)
 
 
 def register_executor(name: str):
-    def decorate(cls: type[Executor]) -> type[Executor]:
-        EXECUTORS[name] = cls
-        return cls
-
-    return decorate
+    return EXECUTORS.decorator(name)
 
 
 def create_executor(name: str, options: ExecutorOptions) -> Executor:
-    if name == "ray":
-        import hsibench.runner.ray_executor  # noqa: F401  (registers itself; imports Ray only when asked for)
-    try:
-        return EXECUTORS[name](options)
-    except KeyError:
-        raise ValueError(f"unknown executor {name!r}; choose one of: local, ray") from None
+    return EXECUTORS.get(name)(options)
 
 
 def count_local_gpus() -> int:
