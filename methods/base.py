@@ -21,6 +21,7 @@ import torch
 from hsibench.methods.info import MethodInfo
 
 from hsibench.protocol import Domain, FewShotTask
+from hsibench.provenance import code_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,11 @@ class Method(abc.ABC):
     def __init__(self, config: Any, context: RunContext) -> None:
         self.config = config
         self.context = context
+
+    @classmethod
+    def code_digest(cls) -> str:
+        """Fingerprint of the code a pretraining of this method depends on (its files, shared blocks, data layers)."""
+        return code_fingerprint(cls.__module__, scoring=False).digest
 
     def pretraining_key(self, source: Domain) -> str | None:
         """Content address of this method's source pretraining, or ``None`` when it has none.

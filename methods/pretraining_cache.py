@@ -1,6 +1,7 @@
 """A content-addressed store of source pretrainings, shared by every trial that needs the same one.
 
-The key is a hash of (source scene content, pretraining config, pretraining seed): fine-tuning
+The key is a hash of (source scene content, pretraining config, pretraining seed, the code's
+fingerprint): fine-tuning
 seeds do not enter it, so ten seeds of a protocol pretrain once. Concurrent trials (Ray workers,
 several ``hsibench`` processes) take an exclusive file lock per key, so the second waits and
 then reads what the first wrote; the checkpoint is written to a temporary file and renamed, so
@@ -55,10 +56,11 @@ def domain_digest(patches_padded: torch.Tensor) -> str:
     return digest
 
 
-def pretraining_key(method_family: str, source_digest: str, config: dict[str, Any], seed: int) -> str:
-    """A stable hex key over JSON-serialisable parts."""
-    payload = json.dumps({"family": method_family, "source": source_digest, "config": config, "seed": seed},
-                         sort_keys=True, default=str)
+def pretraining_key(method_family: str, source_digest: str, config: dict[str, Any], seed: int, code: str) -> str:
+    """A stable hex key over JSON-serialisable parts; ``code`` is the fingerprint of the pretraining's code
+    (:meth:`Method.code_digest`), so a pretraining made by other code is never reused."""
+    payload = json.dumps({"family": method_family, "source": source_digest, "config": config, "seed": seed,
+                          "code": code}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 

@@ -218,7 +218,7 @@ class PretrainedPatchClassifierMethod(PatchClassifierMethod):
 
     def pretraining_key(self, source: Domain) -> str:
         return pretraining_key(self.pretraining_family, self.source_digest(source), self.pretraining_config(source),
-                               self.config.pretrain_seed)
+                               self.config.pretrain_seed, self.code_digest())
 
     def prepare(self, source: Domain) -> None:
         describe = {"method": self.pretraining_family, "source": source.name,

@@ -56,7 +56,6 @@ from torch import nn
 from hsibench.protocol import Domain, FewShotTask
 
 #: bump when the pretraining code changes in a way that changes its result: old cache entries stop matching
-PRETRAINING_VERSION = 1
 REFERENCE = ("J. Chao, T. Lv, Q. Ma, Y. Qiu, L. Fang, H. Shen, W. Yao, \"Cross-Domain Transfer with Self-Supervised "
              "Spectral-Spatial Modeling for Hyperspectral Image Classification\", arXiv 2601.18088, 2026")
 
@@ -162,9 +161,8 @@ def encoder_shape(config: S2FormerConfig, patch_size: int) -> EncoderShape:
 
 
 def pretraining_config(config: S2FormerConfig) -> dict[str, Any]:
-    """The config keys that change the pretrained encoder (and nothing else), plus the code version."""
-    relevant = {item.name: getattr(config, item.name) for item in dataclasses.fields(config) if item.metadata["pretraining"]}
-    return {**relevant, "pretraining_version": PRETRAINING_VERSION}
+    """The config keys that change the pretrained encoder (and nothing else; the code enters the key as its fingerprint)."""
+    return {item.name: getattr(config, item.name) for item in dataclasses.fields(config) if item.metadata["pretraining"]}
 
 
 # Presets: overrides of the dataclass defaults (= ``paper``).
@@ -221,7 +219,7 @@ class S2FormerMethod(Method):
         if not self.config.pretrain:
             return None
         return pretraining_key("s2former", domain_digest(source.patches.padded), pretraining_config(self.config),
-                               self.config.pretrain_seed)
+                               self.config.pretrain_seed, self.code_digest())
 
     def prepare(self, source: Domain) -> None:
         self.patch_size = source.patches.patch_size
