@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from hsibench.methods import RunContext, create_method, resolve_device
 from tabulate import tabulate
 
 from hsibench.data.synthetic import SyntheticSpec, generate_scene
+from hsibench.methods import RunContext, create_method, resolve_device
 from hsibench.protocol import build_source_domain, build_task, load_protocol, make_split
 
 BASELINES = ("svm", "cnn3d", "ssftt", "dcfsl", "finetune", "mae")

@@ -28,8 +28,6 @@ import statistics
 from collections.abc import Callable
 
 import torch
-from hsibench.methods import resolve_config, resolve_device
-from hsibench.methods.s2former.method import S2FormerConfig
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
@@ -45,6 +43,8 @@ from benchmarks.bench_input_pipeline import (
     torch_threads,
 )
 from benchmarks.common import BenchOptions, Measurement, measurement_table
+from hsibench.methods import resolve_config, resolve_device
+from hsibench.methods.s2former.method import S2FormerConfig
 
 BENCHMARK = "hardware use"
 BANDS = 103  # Pavia University

@@ -70,9 +70,9 @@ def _reset_peak() -> None:
 def measure_in_this_process(cube_path: str, preset: str, threads: int, subset: int) -> dict:
     """One child's work: every pixel predicted, memory phases recorded; optionally the subset comparison."""
     import torch
+
     from hsibench.methods import default_inference_batch_size
     from hsibench.methods.training import predict_in_batches
-
     from hsibench.protocol import Domain, PatchSampler
     from hsibench.protocol.normalise import normalisation_statistics
 
@@ -115,9 +115,9 @@ def measure_in_this_process(cube_path: str, preset: str, threads: int, subset: i
 
 def _classifier(preset: str, bands: int):
     import torch
-    from hsibench.methods import resolve_config
 
     from benchmarks.bench_input_pipeline import classifier
+    from hsibench.methods import resolve_config
 
     torch.manual_seed(0)
     return classifier(resolve_config("s2former", preset), bands).eval()
@@ -126,6 +126,7 @@ def _classifier(preset: str, bands: int):
 def _pre_materialised(model, domain, coords: np.ndarray, subset: int, device, batch: int) -> dict:
     """The same pixels two ways: gathered per batch (ours) vs stacked into one tensor first (published code)."""
     import torch
+
     from hsibench.methods.training import predict_in_batches
 
     chosen = coords[np.random.default_rng(0).choice(len(coords), min(subset, len(coords)), replace=False)]

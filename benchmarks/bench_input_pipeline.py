@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from benchmarks.common import BenchOptions, Measurement, check_target, print_measurements, real_sized, scaled_shape
 from hsibench.methods import resolve_config, resolve_device
 from hsibench.methods.s2former.band_alignment import empty_adapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
@@ -41,8 +43,6 @@ from hsibench.methods.s2former.method import S2FormerConfig, encoder_shape
 from hsibench.methods.s2former.model import DecoderShape, S2Former, S2FormerEncoder, S2FormerMaskedAutoencoder
 from hsibench.methods.s2former.pretraining import pretraining_coords
 from hsibench.methods.training import minibatches, to_device
-
-from benchmarks.common import BenchOptions, Measurement, check_target, print_measurements, real_sized, scaled_shape
 from hsibench.protocol import Domain, PatchSampler
 from hsibench.protocol.normalise import normalise_cube
 

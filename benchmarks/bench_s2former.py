@@ -20,6 +20,10 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from tabulate import tabulate
+from timm.models.vision_transformer import Block
+from torch import nn
+
 from hsibench.methods import resolve_config, resolve_device
 from hsibench.methods.s2former.band_alignment import LinearBandAdapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
@@ -32,9 +36,6 @@ from hsibench.methods.s2former.model import (
     spatial_position_embedding,
 )
 from hsibench.methods.training import autocast
-from tabulate import tabulate
-from timm.models.vision_transformer import Block
-from torch import nn
 
 PATCH, BANDS, BATCH, CLASSES = 9, 103, 64, 9
 

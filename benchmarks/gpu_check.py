@@ -41,6 +41,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tabulate import tabulate
+from torch import nn
+
+from benchmarks.common import SHARED_DATA, Measurement, real_sized
+from hsibench.data import Scene
+from hsibench.data.synthetic import SyntheticSpec, generate_scene
 from hsibench.methods import RunContext, create_method, resolve_config
 from hsibench.methods.s2former.band_alignment import LinearBandAdapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
@@ -48,12 +54,6 @@ from hsibench.methods.s2former.method import encoder_shape
 from hsibench.methods.s2former.model import DecoderShape, S2Former, S2FormerEncoder, S2FormerMaskedAutoencoder
 from hsibench.methods.s2former.pretraining import gradient_scaler
 from hsibench.methods.training import autocast, predict_in_batches
-from tabulate import tabulate
-from torch import nn
-
-from benchmarks.common import SHARED_DATA, Measurement, real_sized
-from hsibench.data import Scene
-from hsibench.data.synthetic import SyntheticSpec, generate_scene
 from hsibench.protocol import Domain, build_source_domain, load_protocol
 
 #: the Pavia-University-sized scene: the real 610×340 map, 103 bands, 9 classes

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from hsibench.methods.info import MethodInfo
 
+from hsibench.methods.info import MethodInfo
 from hsibench.protocol import Domain, FewShotTask
 from hsibench.provenance import code_fingerprint
 

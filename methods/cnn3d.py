@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+from torch import nn
+
 from hsibench.methods.registry import register_method
 from hsibench.methods.spectral_layers import fit_scene_reduction, input_reduction
 from hsibench.methods.supervised import PatchClassifierMethod, PCAInputConfig
-from torch import nn
-
 from hsibench.protocol import FewShotTask
 
 SPECTRAL_KERNELS = (7, 5, 3)  # of the three 3-D convolutions; each also 3×3 in space

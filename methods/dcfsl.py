@@ -48,12 +48,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from hsibench.methods.base import Method, RunContext
 from hsibench.methods.registry import register_method
 from hsibench.methods.spectral_layers import BandMapping
 from hsibench.methods.training import autocast, predict_in_batches, seed_everything, to_device
-from torch import nn
-
 from hsibench.protocol import Domain, FewShotTask, PatchSampler
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
+
 from hsibench.methods.base import RunContext
 from hsibench.methods.dcfsl import ResidualEmbedding3d
 from hsibench.methods.pretraining_cache import domain_digest
@@ -39,8 +41,6 @@ from hsibench.methods.supervised import (
     fit_classifier,
 )
 from hsibench.methods.training import seed_everything
-from torch import nn
-
 from hsibench.protocol import Domain
 
 PRETRAINING_KEYS = ("mapped_bands", "block_channels", "feature_channels", "pretrain_epochs", "pretrain_batch_size",

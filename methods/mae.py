@@ -35,15 +35,15 @@ import math
 from dataclasses import dataclass
 
 import torch
+from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
+from timm.models.vision_transformer import Block
+from torch import nn
+
 from hsibench.methods.base import RunContext
 from hsibench.methods.registry import register_method
 from hsibench.methods.spectral_layers import BandMapping
 from hsibench.methods.supervised import OptimizerName, PretrainedPatchClassifierMethod, SupervisedConfig
 from hsibench.methods.training import autocast, seed_everything, to_device
-from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
-from timm.models.vision_transformer import Block
-from torch import nn
-
 from hsibench.protocol import Domain
 
 PRETRAINING_KEYS = ("mapped_bands", "embed_dim", "depth", "heads", "mlp_ratio", "decoder_dim", "decoder_depth",

@@ -15,10 +15,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hsibench.errors import HsibenchError
 from hsibench.methods.catalog import BUILTIN_METHODS
 from hsibench.methods.info import MethodInfo
-
-from hsibench.errors import HsibenchError
 from hsibench.registry import Registry, UnknownNameError, close_matches
 
 if TYPE_CHECKING:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from hsibench.methods.base import RunContext
 from sklearn.decomposition import PCA
 from torch import nn
 
+from hsibench.methods.base import RunContext
 from hsibench.protocol import PatchSampler
 
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from hsibench.methods.registry import register_method
-from hsibench.methods.spectral_layers import fit_scene_reduction, input_reduction
-from hsibench.methods.supervised import PatchClassifierMethod, PCAInputConfig
 from timm.models.vision_transformer import Block
 from torch import nn
 
+from hsibench.methods.registry import register_method
+from hsibench.methods.spectral_layers import fit_scene_reduction, input_reduction
+from hsibench.methods.supervised import PatchClassifierMethod, PCAInputConfig
 from hsibench.protocol import FewShotTask
 
 

@@ -19,11 +19,11 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from hsibench.methods.base import Method, RunContext
 from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, seed_everything, to_device
-from torch import nn
-
 from hsibench.protocol import Domain, FewShotTask, PatchSampler
 
 OPTIMIZERS = {

@@ -22,13 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from hsibench.methods.base import Method, RunContext
-from hsibench.methods.registry import register_method
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from hsibench.methods.base import Method, RunContext
+from hsibench.methods.registry import register_method
 from hsibench.protocol import Domain, FewShotTask
 
 

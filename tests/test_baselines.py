@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hsibench.methods import Method, RunContext, create_method, get_method_entry, method_names
 
 from hsibench.data import GroundTruth, Scene, load_scene
 from hsibench.data import registry as scene_registry
+from hsibench.methods import Method, RunContext, create_method, get_method_entry, method_names
 from hsibench.protocol import Protocol, Split, build_source_domain, build_task, load_protocol, make_split
 from hsibench.protocol.task import class_index
 
@@ -208,8 +208,9 @@ def test_hybridsn_refuses_too_few_bands_or_too_small_valid_patches() -> None:
 
 
 def test_principal_components_layer_matches_scikit_learn() -> None:
-    from hsibench.methods.spectral_layers import PrincipalComponents
     from sklearn.decomposition import PCA
+
+    from hsibench.methods.spectral_layers import PrincipalComponents
 
     pixels = np.random.default_rng(0).normal(size=(500, 12)) @ np.random.default_rng(1).normal(size=(12, 12))
     layer = PrincipalComponents(12, 4).fit(pixels.astype(np.float32), seed=0)

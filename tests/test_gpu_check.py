@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hsibench.methods import RunContext, create_method, resolve_config
-from hsibench.methods.s2former.method import pretraining_config
 
 from benchmarks import gpu_check
+from hsibench.methods import RunContext, create_method, resolve_config
+from hsibench.methods.s2former.method import pretraining_config
 from hsibench.protocol import build_task, load_protocol, make_split, protocol_names
 
 

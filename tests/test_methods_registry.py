@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hsibench.methods import get_method_entry, method_names, resolve_config
-from hsibench.methods.registry import ConfigError, UnknownMethodError
 
 from hsibench.cli import main
+from hsibench.methods import get_method_entry, method_names, resolve_config
+from hsibench.methods.registry import ConfigError, UnknownMethodError
 
 BASELINES = ("svm", "cnn3d", "ssftt", "dcfsl", "finetune", "mae")
 ALL_METHODS = method_names()

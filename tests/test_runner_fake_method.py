@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from hsibench.methods import Method, register_method
 from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
-
 from hsibench.protocol import Domain, FewShotTask, load_protocol
 
 PLUGIN = str(Path(__file__).resolve())
@@ -83,7 +83,6 @@ class PretrainedCentroid(NearestCentroid):
 def test_fake_centroid_beats_chance_on_demo(tmp_path: Path) -> None:
     """The stand-in is a real classifier: on the demo scenes it must do better than guessing."""
     from hsibench.methods import RunContext, create_method
-
     from hsibench.protocol import build_task, make_split
     from hsibench.protocol.task import class_index
 
@@ -98,7 +97,6 @@ def test_fake_centroid_beats_chance_on_demo(tmp_path: Path) -> None:
 
 def test_fake_failure_switch(tmp_path: Path) -> None:
     from hsibench.methods import RunContext, create_method
-
     from hsibench.protocol import build_task, make_split
 
     protocol = load_protocol("demo")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from hsibench.methods import RunContext, create_method, get_method_entry, method_names, resolve_config
 from hsibench.methods.registry import ConfigError
 from hsibench.methods.s2former import method as s2former_method
-
 from hsibench.protocol import build_source_domain, build_task, load_protocol, make_split, protocol_names
 from hsibench.protocol.task import class_index
 

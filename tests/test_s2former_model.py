@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from hsibench.methods.s2former.band_alignment import LinearBandAdapter, make_adapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher, cosine_alpha_bar, diffuse
 from hsibench.methods.s2former.fdc import frequency_domain_constraint, spectral_high_frequency_loss
@@ -18,7 +19,6 @@ from hsibench.methods.s2former.model import (
     S2FormerEncoder,
     S2FormerMaskedAutoencoder,
 )
-
 from hsibench.protocol import Domain, PatchSampler
 
 TINY = {"aligned_bands": 16, "dim": 16, "depth": 2, "heads": 2, "spectral_groups": 4, "drop_path": 0.0}

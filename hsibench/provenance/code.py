@@ -22,7 +22,7 @@ import hashlib
 import importlib.util
 import subprocess
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 PACKAGE = "hsibench"
@@ -48,7 +48,7 @@ class CodeFingerprint:
                 "git_dirty": self.git_dirty}
 
 
-@lru_cache(maxsize=None)
+@cache
 def package_root(package: str) -> Path | None:
     """The folder of an importable package, found without executing it (``hsibench.methods`` → ``methods/``)."""
     parent = package.rpartition(".")[0]
@@ -164,7 +164,7 @@ def _plugin_file(module: str) -> set[Path]:
     return {Path(spec.origin)} if spec and spec.origin and spec.origin.endswith(".py") else set()
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_fingerprint(method_module: str, scoring: bool = True) -> CodeFingerprint:
     """The fingerprint of a method's result: its files, the shared method blocks, the data and protocol
     layers and (``scoring``) the runner's scoring path. Without ``scoring``: what a pretraining depends on."""

@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from hsibench.methods.spectral_layers import BandMapping, PrincipalComponents, scene_pixels
 from timm.layers import trunc_normal_
 from torch import nn
 
+from hsibench.methods.spectral_layers import BandMapping, PrincipalComponents, scene_pixels
 from hsibench.protocol import Domain
 
 #: PCA is fitted on at most this many pixels of a scene (seeded subsample): the leading

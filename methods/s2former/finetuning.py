@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
 from hsibench.methods.s2former.model import S2Former
 from hsibench.methods.s2former.pretraining import cosine_schedule, gradient_scaler
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, to_device
-
 from hsibench.protocol import FewShotTask
 
 

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from torch import nn
+
 from hsibench.methods.base import Method, RunContext
 from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
 from hsibench.methods.registry import ConfigError, register_method, register_variant
@@ -51,8 +53,6 @@ from hsibench.methods.s2former.model import (
 )
 from hsibench.methods.s2former.pretraining import PretrainingSettings, pretrain
 from hsibench.methods.training import predict_in_batches, seed_everything
-from torch import nn
-
 from hsibench.protocol import Domain, FewShotTask
 
 #: bump when the pretraining code changes in a way that changes its result: old cache entries stop matching

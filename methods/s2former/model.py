@@ -35,10 +35,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from hsibench.methods.s2former.fdc import frequency_domain_constraint
 from timm.layers import DropPath, Mlp, build_sincos2d_pos_embed, trunc_normal_
 from timm.models.vision_transformer import Block
 from torch import nn
+
+from hsibench.methods.s2former.fdc import frequency_domain_constraint
 
 
 @dataclass(frozen=True)

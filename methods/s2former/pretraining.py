@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from hsibench.methods.s2former.model import S2FormerMaskedAutoencoder
-from hsibench.methods.training import autocast, minibatches, to_device
 from timm.scheduler import CosineLRScheduler
 
+from hsibench.methods.s2former.model import S2FormerMaskedAutoencoder
+from hsibench.methods.training import autocast, minibatches, to_device
 from hsibench.protocol import Domain
 
 #: pixels in the fixed evaluation batch (before/after reconstruction loss)
