@@ -41,5 +41,6 @@ def install_if_checkout(package_dir: Path) -> None:
     if (package_dir / "methods").is_dir() or not (root / "pyproject.toml").is_file():
         return  # an installed wheel, or not our checkout
     if not any(isinstance(finder, CheckoutFinder) and finder.root == root for finder in sys.meta_path):
-        # before the path finder would fail, after any finder an editable install put first
-        sys.meta_path.append(CheckoutFinder(root))
+        # first: an editable install's finder (after the path finder) maps these names to *its* checkout,
+        # which may be another one than the checkout `hsibench` itself was just imported from
+        sys.meta_path.insert(0, CheckoutFinder(root))

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from hsibench.data.registry import SCENES
+from hsibench.errors import HsibenchError
 from hsibench.protocol.normalise import NORMALISATIONS
 from hsibench.protocol.split import SHORT_CLASS_POLICIES, SPLIT_MODES
+from hsibench.registry import close_matches
 
 PADDING_MODES = ("zero", "reflect", "edge")
 
@@ -32,7 +35,7 @@ PUBLISHED_SEEDS = (1330, 1220, 1336, 1337, 1224, 1236, 1226, 1235, 1233, 1229)
 SUPPORT_FROM = ("labels", "official")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(HsibenchError, ValueError):
     """A protocol file or name that cannot be used; the message names the file and the key."""
 
 
@@ -77,25 +80,32 @@ class SceneRegion:
         return intersects(self.rows, other.rows) and intersects(self.cols, other.cols)
 
 
+def _key(default, *, identity: bool = True, settable: bool = True, **kwargs):
+    """A protocol field; ``identity=False``: it changes no trial's result (descriptions, UI defaults), so it stays
+    out of run ids and record matching; ``settable=False``: ``--set`` cannot change it (scenes, seeds)."""
+    return field(default=default, metadata={"identity": identity, "settable": settable}, **kwargs)
+
+
 @dataclass(frozen=True)
 class Protocol:
-    name: str
-    source: SceneRegion
-    target: SceneRegion
-    description: str = ""
-    shots: int = 5
-    seeds: tuple[int, ...] = PUBLISHED_SEEDS
-    patch_size: int = 9
-    split_mode: str = "legacy"
-    normalisation: str = "scene"
-    padding: str = "zero"
-    validation_per_class: int = 0
-    spatial_buffer: int = 0
-    short_classes: str = "error"
-    default_preset: str = "paper"  # the method preset a command uses when none is given (the demo: "smoke")
-    support_from: str = "labels"  # "official": support from the official training map, test = official test map
-    notes: str = ""
-    path: str = field(default="", compare=False)
+    name: str = field(metadata={"identity": True, "settable": False})
+    source: SceneRegion = field(metadata={"identity": True, "settable": False})
+    target: SceneRegion = field(metadata={"identity": True, "settable": False})
+    description: str = _key("", identity=False, settable=False)
+    shots: int = _key(5)
+    seeds: tuple[int, ...] = _key(PUBLISHED_SEEDS, identity=False, settable=False)  # which trials, not what one computes
+    patch_size: int = _key(9)
+    split_mode: str = _key("legacy")
+    normalisation: str = _key("scene")
+    padding: str = _key("zero")
+    validation_per_class: int = _key(0)
+    spatial_buffer: int = _key(0)
+    short_classes: str = _key("error")
+    # the method preset a command uses when none is given (the demo: "smoke"); the record has the preset itself
+    default_preset: str = _key("paper", identity=False, settable=False)
+    support_from: str = _key("labels")  # "official": support from the official training map, test = official test map
+    notes: str = _key("", identity=False, settable=False)
+    path: str = field(default="", compare=False, metadata={"identity": False, "settable": False})
 
     @property
     def same_scene(self) -> bool:
@@ -118,6 +128,24 @@ class Protocol:
 
 
 _FIELD_NAMES = {f.name for f in dataclasses.fields(Protocol)} - {"path"}
+#: the keys that decide a trial's split and data (run ids, record matching), declared once in the field metadata
+IDENTITY_KEYS = tuple(f.name for f in dataclasses.fields(Protocol) if f.metadata["identity"])
+#: the keys `--set` may change
+SETTABLE_KEYS = frozenset(f.name for f in dataclasses.fields(Protocol) if f.metadata["settable"])
+
+
+def protocol_identity(protocol: Protocol) -> dict:
+    """The protocol's content that determines a trial's split and data (JSON-able)."""
+    data = protocol.to_dict()
+    return {key: _json_plain(data[key]) for key in IDENTITY_KEYS}
+
+
+def _json_plain(value):
+    if isinstance(value, dict):
+        return {k: _json_plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_json_plain(v) for v in value]
+    return value
 
 
 def parse_region(value, key: str, where: str) -> SceneRegion:
@@ -159,6 +187,12 @@ def validate_protocol(protocol: Protocol) -> None:
     _choice(protocol.padding, PADDING_MODES, "padding", where)
     _choice(protocol.short_classes, SHORT_CLASS_POLICIES, "short_classes", where)
     _choice(protocol.support_from, SUPPORT_FROM, "support_from", where)
+    for key, region in (("source", protocol.source), ("target", protocol.target)):
+        if region.scene not in SCENES:
+            close = close_matches(region.scene, SCENES.names())
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ProtocolError(f"{where}: `{key}` names the unknown scene {region.scene!r}.{hint} "
+                                f"Registered scenes: {', '.join(SCENES.names())} (`hsibench data list`)")
     if not isinstance(protocol.default_preset, str) or not protocol.default_preset:
         raise ProtocolError(f"{where}: `default_preset` must be a preset name such as \"paper\" or \"smoke\"")
     if not isinstance(protocol.shots, int) or protocol.shots < 1:
@@ -206,14 +240,21 @@ def protocol_names() -> list[str]:
 
 
 def load_protocol(name_or_path: str | Path) -> Protocol:
-    """A shipped protocol by name (``pu2pc``) or any TOML file by path."""
+    """A shipped protocol by name (``pu2pc``) or any TOML file by path (a path must end in ``.toml``).
+
+    A bare name is only ever a shipped protocol: a folder or file of that name in the working
+    directory (e.g. a results folder called ``demo``) is never mistaken for it.
+    """
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if candidate.suffix == ".toml":
         if not candidate.is_file():
             raise ProtocolError(f"protocol file {candidate} does not exist")
         text, path, name = candidate.read_text(), str(candidate), candidate.stem
     else:
         name = str(name_or_path)
+        if len(candidate.parts) > 1 or candidate.suffix:
+            raise ProtocolError(f"{name!r} is neither a shipped protocol name nor a path ending in .toml; "
+                                f"shipped protocols: {', '.join(protocol_names())}")
         resource = _protocol_dir() / f"{name}.toml"
         if not resource.is_file():
             close = difflib.get_close_matches(name, protocol_names(), n=3)

@@ -39,13 +39,14 @@ class CodeFingerprint:
     """The files behind a result and their digests; ``digest`` changes whenever any of them does."""
 
     digest: str
+    shared_digest: str = ""  # of the layers every method shares (data, protocol, scoring): equal across methods
     files: dict[str, str] = field(default_factory=dict)  # package-relative path → sha256
     git_commit: str | None = None
     git_dirty: bool | None = None
 
     def to_dict(self) -> dict:
-        return {"digest": self.digest, "files": dict(self.files), "git_commit": self.git_commit,
-                "git_dirty": self.git_dirty}
+        return {"digest": self.digest, "shared_digest": self.shared_digest, "files": dict(self.files),
+                "git_commit": self.git_commit, "git_dirty": self.git_dirty}
 
 
 @cache
@@ -168,17 +169,23 @@ def _plugin_file(module: str) -> set[Path]:
 def code_fingerprint(method_module: str, scoring: bool = True) -> CodeFingerprint:
     """The fingerprint of a method's result: its files, the shared method blocks, the data and protocol
     layers and (``scoring``) the runner's scoring path. Without ``scoring``: what a pretraining depends on."""
-    files = _closure((method_module,), f"{PACKAGE}.methods") | _package_files(method_module)
-    files |= _plugin_file(method_module) | _layer_files()
+    shared = _layer_files()
     if scoring:
         root = package_root(PACKAGE)
-        files |= {root / name for name in SCORING_FILES}
+        shared |= {root / name for name in SCORING_FILES}
+    files = _closure((method_module,), f"{PACKAGE}.methods") | _package_files(method_module)
+    files |= _plugin_file(method_module) | shared
     digests = {_relative_name(path): _digest(path) for path in files if path.is_file()}
     for name in NOT_RESULT_CODE:
         digests.pop(name, None)
-    combined = hashlib.sha256("\n".join(f"{name} {digest}" for name, digest in sorted(digests.items())).encode())
+    shared_names = {_relative_name(path) for path in shared}
     commit, dirty = git_state()
-    return CodeFingerprint(combined.hexdigest()[:16], dict(sorted(digests.items())), commit, dirty)
+    return CodeFingerprint(_combine(digests), _combine({k: v for k, v in digests.items() if k in shared_names}),
+                           dict(sorted(digests.items())), commit, dirty)
+
+
+def _combine(digests: dict[str, str]) -> str:
+    return hashlib.sha256("\n".join(f"{name} {digest}" for name, digest in sorted(digests.items())).encode()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)

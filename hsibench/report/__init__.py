@@ -1,15 +1,29 @@
-"""Report layer: paper tables (Markdown, LaTeX, CSV) and figures (PNG, PDF) computed from trial records only."""
+"""Report layer: paper tables (Markdown, LaTeX, CSV) and figures (PNG, PDF) computed from trial records only.
 
-from hsibench.report.collect import Group, ReportError, group_records, matching_records, records_table
-from hsibench.report.outputs import FIGURES, TABLES, ReportRequest, make_figure, make_table
+Names are imported on first use: listing records (``results ls``) loads neither matplotlib nor torch.
+"""
+
+import importlib
+
+# `render` is both a module and its main function: import it eagerly so the name means the function
 from hsibench.report.render import RENDERERS, render, to_csv, to_latex, to_markdown
-from hsibench.report.statistics import STD_KINDS, paired_wilcoxon, summarise
-from hsibench.report.table_model import Cell, Table
-from hsibench.report.tables import PROPOSED_METHOD, ablation_table, main_table, sweep_table
 
-__all__ = [
-    "FIGURES", "PROPOSED_METHOD", "RENDERERS", "STD_KINDS", "TABLES", "Cell", "Group", "ReportError",
-    "ReportRequest", "Table", "ablation_table", "group_records", "main_table", "make_figure", "make_table",
-    "matching_records", "paired_wilcoxon", "records_table", "render", "summarise", "sweep_table", "to_csv",
-    "to_latex", "to_markdown",
-]
+_NAMES = {
+    "Group": "collect", "ReportError": "collect", "group_records": "collect", "matching_records": "collect",
+    "records_table": "collect",
+    "FIGURES": "outputs", "TABLES": "outputs", "ReportRequest": "outputs", "make_figure": "outputs",
+    "make_table": "outputs",
+    "MixedCodeError": "provenance", "code_status": "provenance",
+    "STD_KINDS": "statistics", "paired_wilcoxon": "statistics", "summarise": "statistics",
+    "Cell": "table_model", "Table": "table_model",
+    "PROPOSED_METHOD": "tables", "ablation_table": "tables", "main_table": "tables", "sweep_table": "tables",
+}
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"hsibench.report.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'hsibench.report' has no attribute {name!r}")
+
+
+__all__ = sorted([*_NAMES, "RENDERERS", "render", "to_csv", "to_latex", "to_markdown"])

@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from hsibench.report.collect import Group, ReportError, sortable
 from hsibench.report.statistics import summarise
 from hsibench.report.tables import OVERALL, SUMMARY_METRICS
+from hsibench.runner.record_schema import TrialRecord
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,10 @@ def save_figure(figure: Figure, folder: Path, stem: str) -> list[Path]:
     return paths
 
 
-def map_file(record: dict) -> Path | None:
-    if not record.get("map_file"):
+def map_file(record: TrialRecord) -> Path | None:
+    if not record.map_file or record.path is None:
         return None
-    return Path(record["record_path"]).parent / record["map_file"]
+    return record.path.parent / record.map_file
 
 
 def maps_figure(groups: list[Group], seed: int, folder: Path, title: str = "", stem: str = "") -> list[Path]:

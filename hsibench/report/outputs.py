@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from hsibench.protocol import load_protocol
+from hsibench.protocol.protocol import protocol_identity
 from hsibench.report.collect import Group, ReportError, group_records, matching_records
 from hsibench.report.figures import ablation_figure, maps_figure, sweep_figure
 from hsibench.report.render import RENDERERS, render
 from hsibench.report.table_model import Table
 from hsibench.report.tables import DEFAULT_ALPHA, PROPOSED_METHOD, ablation_table, main_table, sweep_table
-from hsibench.runner import ResultsLayout, apply_protocol_overrides, load_records, protocol_identity
+from hsibench.runner.layout import ResultsLayout
+from hsibench.runner.records import load_records
+from hsibench.runner.spec import apply_protocol_overrides
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class ReportRequest:
     key: str = "shots"  # the swept key of sweep tables and figures
     metric: str = "OA"
     seed: int = 1330  # the maps figure's seed
+    allow_mixed_code: bool = False  # accept records made by different code (the caption says so)
 
     @property
     def layout(self) -> ResultsLayout:
@@ -51,13 +55,13 @@ def protocol_label(request: ReportRequest) -> str:
 def selected_groups(request: ReportRequest, sweep_key: str | None = None, methods: list[str] | None = None) -> tuple[str, list[Group]]:
     """(protocol name, groups) of the records that match the request."""
     protocol = apply_protocol_overrides(load_protocol(request.protocol), request.protocol_overrides)
-    records = load_records(request.layout.root, protocol.name)
+    records = load_records(request.layout.root, protocol.name, strict=True)
     if not records:
         raise ReportError(f"no records under {request.layout.runs_dir(protocol.name)}; run trials first "
                           f"(e.g. `hsibench run --protocol {request.protocol} --method …`) or pass --out")
     methods = methods or request.methods
     matching = matching_records(records, protocol_identity(protocol), sweep_key, methods)
-    return protocol.name, group_records(matching, sweep_key, request.preset, methods)
+    return protocol.name, group_records(matching, sweep_key, request.preset, methods, request.allow_mixed_code)
 
 
 def ablation_variants(request: ReportRequest) -> list[str]:
@@ -65,8 +69,8 @@ def ablation_variants(request: ReportRequest) -> list[str]:
     if request.methods:
         return request.methods
     protocol = apply_protocol_overrides(load_protocol(request.protocol), request.protocol_overrides)
-    found = {r["method"] for r in load_records(request.layout.root, protocol.name)
-             if r["method"] == request.proposed or r.get("method_base") == request.proposed}
+    found = {r.method for r in load_records(request.layout.root, protocol.name, strict=True)
+             if r.method == request.proposed or r.method_base == request.proposed}
     return [request.proposed] + sorted(found - {request.proposed})
 
 

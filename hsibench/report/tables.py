@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from hsibench.report.collect import Group, ReportError, sortable
+from hsibench.report.provenance import provenance_phrase
 from hsibench.report.statistics import STD_KINDS, paired_wilcoxon, smallest_attainable_p, summarise
 from hsibench.report.table_model import Cell, Table
+from hsibench.runner.record_schema import TrialRecord
 
 PROPOSED_METHOD = "s2former"
 DEFAULT_ALPHA = 0.05
 
-Extractor = Callable[[dict[str, Any]], float | None]
+Extractor = Callable[[TrialRecord], float | None]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Metric:
 
 
 def _scaled(key: str) -> Extractor:
-    return lambda record: None if record.get(key) is None else 100.0 * record[key]
+    return lambda record: None if getattr(record, key) is None else 100.0 * getattr(record, key)
 
 
 OVERALL = Metric("OA (%)", _scaled("overall_accuracy"))
@@ -37,10 +38,10 @@ SUMMARY_METRICS = {"OA": OVERALL, "AA": AVERAGE, "kappa": KAPPA}
 
 
 def class_metric(class_id: int, name: str) -> Metric:
-    def extract(record: dict[str, Any]) -> float | None:
-        for entry in record.get("per_class", []):
-            if entry["class_id"] == class_id and entry["accuracy"] is not None:
-                return 100.0 * entry["accuracy"]
+    def extract(record: TrialRecord) -> float | None:
+        for entry in record.per_class:
+            if entry.class_id == class_id and entry.accuracy is not None:
+                return 100.0 * entry.accuracy
         return None
 
     return Metric(name, extract)
@@ -51,8 +52,8 @@ def class_metrics(groups: list[Group]) -> list[Metric]:
     names: dict[int, str] = {}
     for group in groups:
         for record in group.by_seed.values():
-            for entry in record.get("per_class", []):
-                names.setdefault(entry["class_id"], entry["name"])
+            for entry in record.per_class:
+                names.setdefault(entry.class_id, entry.name)
     return [class_metric(class_id, names[class_id]) for class_id in sorted(names)]
 
 
@@ -124,6 +125,7 @@ def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, 
     if transductive:
         parts.append(f"Transductive self-supervision: {', '.join(transductive)} pretrained on the target scene's own "
                      "pixels (without their labels), because this protocol's source is its target.")
+    parts.append(provenance_phrase([record for group in groups for record in group.by_seed.values()]))
     return " ".join(parts)
 
 

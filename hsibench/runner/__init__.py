@@ -1,32 +1,37 @@
 """Runner layer: trials as plain specs, executed locally or as a Ray Tune grid, each leaving a durable record.
 
-``run_trial(spec) -> record`` is one trial; :func:`run_campaign` runs a batch with an executor
-(``local`` or ``ray``), runs each shared source pretraining once first, skips trials that already
-have an ``ok`` record, and records failures instead of stopping.
+``run_trial(spec) -> TrialRecord`` is one trial; :func:`run_campaign` runs a batch with an
+executor (``local`` or ``ray``), runs each shared source pretraining once first, skips trials
+that already have an ``ok`` record made by today's code, reruns (and keeps aside) records made by
+other code, and records failures instead of stopping.
+
+Names are imported on first use: reading records (the report layer, ``results ls``) needs
+neither torch nor Ray.
 """
 
-from hsibench.runner.campaign import CampaignResult, run_campaign
-from hsibench.runner.executors import EXECUTORS, ExecutorOptions, ResourceRequestError, create_executor
-from hsibench.runner.layout import DEFAULT_RESULTS_DIR, ResultsLayout, default_pretraining_cache
-from hsibench.runner.metrics import Scores, score_predictions
-from hsibench.runner.plan import MAP_SEED, TrialSettings, choose_seeds, expand_grid, parse_assignments, plan_trials
-from hsibench.runner.records import STATUS_FAILED, STATUS_OK, load_records, read_record
-from hsibench.runner.spec import (
-    ResolvedTrial,
-    TrialSpec,
-    apply_protocol_overrides,
-    load_plugins,
-    protocol_identity,
-    resolve,
-    split_overrides,
-)
-from hsibench.runner.trial import execute_trial, run_trial
+import importlib
 
-__all__ = [
-    "DEFAULT_RESULTS_DIR", "EXECUTORS", "MAP_SEED", "STATUS_FAILED", "STATUS_OK", "CampaignResult",
-    "ExecutorOptions", "ResolvedTrial", "ResourceRequestError", "ResultsLayout", "Scores", "TrialSettings",
-    "TrialSpec", "apply_protocol_overrides", "choose_seeds", "create_executor", "default_pretraining_cache",
-    "execute_trial", "expand_grid", "load_plugins", "load_records", "parse_assignments", "plan_trials",
-    "protocol_identity", "read_record", "resolve", "run_campaign", "run_trial", "score_predictions",
-    "split_overrides",
-]
+_NAMES = {
+    "CampaignResult": "campaign", "run_campaign": "campaign",
+    "EXECUTORS": "executors", "ExecutorOptions": "executors", "ResourceRequestError": "executors",
+    "create_executor": "executors",
+    "DEFAULT_RESULTS_DIR": "layout", "ResultsLayout": "layout", "default_pretraining_cache": "layout",
+    "Scores": "metrics", "score_predictions": "metrics",
+    "MAP_SEED": "plan", "TrialSettings": "plan", "choose_seeds": "plan", "expand_grid": "plan",
+    "parse_assignments": "plan", "plan_trials": "plan",
+    "RECORD_SCHEMA": "record_schema", "STATUS_FAILED": "record_schema", "STATUS_OK": "record_schema",
+    "RecordError": "record_schema", "TrialRecord": "record_schema",
+    "load_records": "records", "read_record": "records",
+    "ResolvedTrial": "spec", "TrialSpec": "spec", "apply_protocol_overrides": "spec", "load_plugins": "spec",
+    "protocol_identity": "spec", "resolve": "spec", "split_overrides": "spec",
+    "execute_trial": "trial", "run_trial": "trial",
+}
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"hsibench.runner.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'hsibench.runner' has no attribute {name!r}")
+
+
+__all__ = sorted(_NAMES)

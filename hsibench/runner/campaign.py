@@ -1,34 +1,38 @@
 """A batch of trials end to end: skip finished ones, run shared pretrainings once, run the rest, account for all.
 
 Resuming needs nothing special: a trial is done when its record (named by run id) exists with
-status ``ok``, so re-running the same command after Ctrl-C or ``kill -9`` runs exactly the
-trials that have no such record, and ``--force`` runs them all again (overwriting, not adding).
+status ``ok`` *and was made by today's code* (same code fingerprint), so re-running the same
+command after Ctrl-C or ``kill -9`` runs exactly the trials that have no such record, and
+``--force`` runs them all again (overwriting, not adding). A record made by other code is never
+served: its trial runs again and the old record moves to ``<protocol>/superseded/``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from hsibench.runner.executors import Executor
 from hsibench.runner.progress import ProgressBoard
-from hsibench.runner.records import STATUS_OK, is_finished_ok, read_record
+from hsibench.runner.record_schema import TrialRecord
+from hsibench.runner.records import read_record, supersede
 from hsibench.runner.spec import ResolvedTrial, TrialSpec, resolve
 from hsibench.runner.stages import plan_pretraining
-from hsibench.runner.trial import failed_record, record_path, write_record
+from hsibench.runner.trial import code_provenance, failed_record, record_path, write_trial_record
 
 
 @dataclass
 class CampaignResult:
-    records: list[dict[str, Any]] = field(default_factory=list)  # one per planned trial that has a record
-    skipped: int = 0  # already finished before this command
+    records: list[TrialRecord] = field(default_factory=list)  # one per planned trial that has a record
+    skipped: int = 0  # already finished (by today's code) before this command
     ran: int = 0
+    superseded: list[Path] = field(default_factory=list)  # records made by other code, moved aside and rerun
     not_run: list[TrialSpec] = field(default_factory=list)  # interrupted before they started
 
     @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r["status"] != STATUS_OK]
+    def failed(self) -> list[TrialRecord]:
+        return [r for r in self.records if not r.ok]
 
     @property
     def exit_code(self) -> int:
@@ -53,15 +57,29 @@ def _mtime(path: Path) -> int | None:
     return path.stat().st_mtime_ns if path.exists() else None
 
 
+def is_current(record: TrialRecord | None, trial: ResolvedTrial) -> bool:
+    """An ``ok`` record this code would reproduce: made by code with today's fingerprint for its method."""
+    return record is not None and record.ok and record.code.digest == code_provenance(trial).digest
+
+
 def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False,
                  stream: TextIO | None = None, live: bool | None = None) -> CampaignResult:
     executor.preflight()
     trials = resolve_unique(specs)
-    todo = [t for t in trials if force or not is_finished_ok(record_path(t))]
+    existing = {t.run_id: _read(record_path(t)) for t in trials}
+    todo = [t for t in trials if force or not is_current(existing[t.run_id], t)]
     result = CampaignResult(skipped=len(trials) - len(todo), ran=len(todo))
     board = ProgressBoard(len(todo), stream=stream, live=live)
     if result.skipped:
-        board.note(f"{result.skipped} of {len(trials)} trial(s) already have an ok record; skipped (--force reruns them)")
+        board.note(f"{result.skipped} of {len(trials)} trial(s) already have an ok record made by this code; "
+                   "skipped (--force reruns them)")
+    for trial in todo:
+        old = existing[trial.run_id]
+        if old is not None and old.ok and not force and not is_current(old, trial):
+            result.superseded.append(supersede(record_path(trial), old))
+    if result.superseded:
+        board.note(f"{len(result.superseded)} record(s) were made by other code: rerunning them; the old records "
+                   f"are kept under {result.superseded[0].parent}")
     before = {t.run_id: _mtime(record_path(t)) for t in todo}
     try:
         if todo:
@@ -73,15 +91,15 @@ def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False
                 if trial.run_id in blocked:
                     key = blocked[trial.run_id]
                     message = f"shared pretraining {key} failed: {stage_errors[key]}"
-                    write_record(trial.spec, failed_record(trial.spec, message, trial, error_type="PretrainingFailed"))
-                    board.finished(trial.run_id, {"status": "failed", "error": {"type": "PretrainingFailed",
-                                                                                 "message": message}}, trial.spec.label)
+                    write_trial_record(trial.spec, failed_record(trial.spec, message, trial, error_type="PretrainingFailed"))
+                    board.finished(trial.run_id, False, f"PretrainingFailed: {message}", trial.spec.label)
             runnable = [t for t in todo if t.run_id not in blocked]
-            errors = executor.run_trials([t.spec for t in runnable], board)
+            errors = executor.run_trials(runnable, board)
             for index, trial in enumerate(runnable):
                 if _mtime(record_path(trial)) == before[trial.run_id]:
                     if index in errors:  # the worker died without writing: keep that as a failed record
-                        write_record(trial.spec, failed_record(trial.spec, errors[index], trial, error_type="WorkerDied"))
+                        write_trial_record(trial.spec, failed_record(trial.spec, errors[index], trial,
+                                                                     error_type="WorkerDied"))
                     else:
                         result.not_run.append(trial.spec)
     finally:
@@ -91,5 +109,5 @@ def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False
     return result
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path) -> TrialRecord | None:
     return read_record(path) if path.is_file() else None

@@ -17,8 +17,8 @@ from pathlib import Path
 from hsibench.errors import HsibenchError
 from hsibench.methods import resolve_device
 from hsibench.registry import Registry, UnknownNameError
-from hsibench.runner.progress import ProgressBoard
-from hsibench.runner.spec import TrialSpec
+from hsibench.runner.progress import ProgressBoard, describe_record
+from hsibench.runner.spec import ResolvedTrial
 from hsibench.runner.stages import PretrainingJob, run_pretraining
 from hsibench.runner.trial import execute_trial
 
@@ -60,7 +60,7 @@ class Executor(abc.ABC):
         """Run every pretraining job; return key → error message for the ones that failed."""
 
     @abc.abstractmethod
-    def run_trials(self, specs: list[TrialSpec], board: ProgressBoard) -> dict[int, str]:
+    def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
         """Run every trial (each writes its record); return index → error for trials that left no record."""
 
     def close(self) -> None:  # noqa: B027 — optional hook
@@ -109,7 +109,8 @@ class LocalExecutor(Executor):
             board.note(f"pretraining {job.key[:12]} ({job.spec.method}, shared by {len(job.trials)} trial(s)) …")
             board.started(job.key, f"pretraining {job.key[:12]}")
             try:
-                record = run_pretraining(job.spec, job.key, progress=functools.partial(board.update, job.key))
+                record = run_pretraining(job.spec, job.key, progress=functools.partial(board.update, job.key),
+                                         resolved=job.trial)
                 board.note(f"pretraining {job.key[:12]} done in {record['seconds']:.1f} s")
             except Exception as error:  # recorded on every trial that needed it
                 errors[job.key] = f"{type(error).__name__}: {error}"
@@ -117,10 +118,10 @@ class LocalExecutor(Executor):
                 board.forget(job.key)
         return errors
 
-    def run_trials(self, specs: list[TrialSpec], board: ProgressBoard) -> dict[int, str]:
-        for index, spec in enumerate(specs):
+    def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
+        for index, trial in enumerate(trials):
             key = str(index)
-            board.started(key, spec.label)
-            record = execute_trial(spec, progress=functools.partial(board.update, key))
-            board.finished(key, record)
+            board.started(key, trial.spec.label)
+            record = execute_trial(trial.spec, progress=functools.partial(board.update, key), resolved=trial)
+            board.finished(key, record.ok, describe_record(record))
         return {}

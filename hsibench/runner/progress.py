@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from hsibench.runner.records import STATUS_OK
+from hsibench.runner.record_schema import TrialRecord
 
 
 def is_interactive(stream: TextIO) -> bool:
@@ -35,14 +35,15 @@ def describe_progress(info: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def describe_record(record: dict[str, Any]) -> str:
-    if record.get("status") == STATUS_OK:
-        kappa = record.get("kappa")
-        kappa_text = f"{kappa:.4f}" if kappa is not None else "n/a"
-        return (f"OA {100 * record['overall_accuracy']:.2f}%  AA {100 * record['average_accuracy']:.2f}%  "
-                f"κ {kappa_text}  ({record['timings']['total_s']:.1f} s)")
-    error = record.get("error", {})
-    return f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
+def describe_record(record: TrialRecord) -> str:
+    """One line of a finished trial: its scores, or its error."""
+    if record.ok:
+        kappa_text = f"{record.kappa:.4f}" if record.kappa is not None else "n/a"
+        seconds = record.timings.get("total_s")
+        return (f"OA {100 * record.overall_accuracy:.2f}%  AA {100 * record.average_accuracy:.2f}%  "
+                f"κ {kappa_text}" + (f"  ({seconds:.1f} s)" if seconds is not None else ""))
+    error = record.error
+    return f"{error.type}: {error.message}".strip() if error else "failed"
 
 
 class ThrottledProgress:
@@ -94,14 +95,14 @@ class ProgressBoard:
         self.activity[key] = describe_progress(info)
         self._refresh()
 
-    def finished(self, key: str, record: dict[str, Any], label: str | None = None) -> None:
+    def finished(self, key: str, ok: bool, summary: str, label: str | None = None) -> None:
+        """A trial ended: ``summary`` is :func:`describe_record` of its record, or why it has none."""
         label = self.running.pop(key, None) or label or key
         self.activity.pop(key, None)
         self.finished_count += 1
-        ok = record.get("status") == STATUS_OK
         if not ok:
             self.failed.append(label)
-        line = f"[{self.finished_count}/{self.total}] {'ok    ' if ok else 'FAILED'} {label}  {describe_record(record)}"
+        line = f"[{self.finished_count}/{self.total}] {'ok    ' if ok else 'FAILED'} {label}  {summary}"
         if self._bar is not None:
             if not ok:
                 self._bar.write(line, file=self.stream)

@@ -28,9 +28,9 @@ from hsibench.runner.executors import (
     register_executor,
 )
 from hsibench.runner.layout import ResultsLayout
-from hsibench.runner.progress import ProgressBoard, ThrottledProgress
-from hsibench.runner.records import STATUS_FAILED, read_record
-from hsibench.runner.spec import TrialSpec
+from hsibench.runner.progress import ProgressBoard, ThrottledProgress, describe_record
+from hsibench.runner.records import read_record
+from hsibench.runner.spec import ResolvedTrial, TrialSpec
 from hsibench.runner.stages import PretrainingJob, run_pretraining
 from hsibench.runner.trial import execute_trial
 
@@ -44,7 +44,7 @@ def tune_trial(config: dict[str, Any]) -> None:
     spec = TrialSpec.from_dict(config["spec"])
     progress = ThrottledProgress(lambda info: tune.report({"progress": 1, **info}))
     record = execute_trial(spec, progress)
-    tune.report({"progress": 0, "status": record["status"], "record_path": record["record_path"]})
+    tune.report({"progress": 0, "status": record.status, "record_path": str(record.path)})
 
 
 def _spec_key(spec: dict[str, Any]) -> str:
@@ -68,13 +68,14 @@ class _BoardCallback(tune.Callback):
         if result.get("progress"):
             self.board.update(trial.trial_id, **{k: result.get(k) for k in PROGRESS_KEYS})
         elif "record_path" in result:
-            record = read_record(result["record_path"]) or {"status": STATUS_FAILED, "error": {
-                "type": "UnreadableRecord", "message": result["record_path"]}}
-            self.board.finished(trial.trial_id, record)
+            record = read_record(result["record_path"])
+            if record is None:
+                self.board.finished(trial.trial_id, False, f"UnreadableRecord: {result['record_path']}")
+            else:
+                self.board.finished(trial.trial_id, record.ok, describe_record(record))
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self.board.finished(trial.trial_id, {"status": STATUS_FAILED, "error": {
-            "type": "WorkerError", "message": "the Ray worker ended without writing a record"}})
+        self.board.finished(trial.trial_id, False, "WorkerError: the Ray worker ended without writing a record")
 
 
 @register_executor("ray")
@@ -139,9 +140,10 @@ class RayExecutor(Executor):
                 errors[job.key] = str(error)
         return errors
 
-    def run_trials(self, specs: list[TrialSpec], board: ProgressBoard) -> dict[int, str]:
-        if not specs:
+    def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
+        if not trials:
             return {}
+        specs = [trial.spec for trial in trials]  # plain data travels to the workers; each resolves its spec once
         scratch = ResultsLayout(self.options.results_dir).new_scratch_dir("ray-tune")
         resources = {"cpu": self.options.cpus_per_trial, "gpu": self.options.gpus_per_trial}
         tuner = tune.Tuner(

@@ -1,9 +1,10 @@
-"""Durable trial records: one JSON file per trial, written atomically, read back leniently.
+"""Durable trial records: one JSON file per trial (schema: :mod:`.record_schema`), written atomically.
 
 A record is written to a temporary file in the same folder and renamed over the final name
 (``os.replace`` is atomic on POSIX), so a crash or ``kill -9`` leaves either the whole record or
 none — never a truncated one. Records are named by run id, so a trial that runs twice overwrites
-its own record instead of adding a duplicate.
+its own record instead of adding a duplicate; a record made by other code is first moved to
+``<protocol>/superseded/`` (never deleted).
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from hsibench.runner.record_schema import STATUS_OK, RecordError, TrialRecord
 
 log = logging.getLogger(__name__)
-
-RECORD_SCHEMA = 1
-STATUS_OK = "ok"
-STATUS_FAILED = "failed"
 
 
 def _plain(value: Any) -> Any:
@@ -31,10 +28,8 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # NumPy arrays and scalars (NumPy not imported here)
         return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return _plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Path):
@@ -53,8 +48,10 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def save_map_atomically(path: Path, **arrays: np.ndarray) -> Path:
+def save_map_atomically(path: Path, **arrays) -> Path:
     """A compressed ``.npz`` written the same crash-safe way as records."""
+    import numpy as np
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     np.savez_compressed(temporary, **arrays)
@@ -62,23 +59,29 @@ def save_map_atomically(path: Path, **arrays: np.ndarray) -> Path:
     return path
 
 
-def read_record(path: Path) -> dict[str, Any] | None:
-    """A record, or ``None`` (with a warning) when the file is not a valid record."""
+def write_record(path: Path, record: TrialRecord) -> Path:
+    return write_json_atomically(path, record.to_dict())
+
+
+def read_record(path: Path, strict: bool = False) -> TrialRecord | None:
+    """The record in ``path``; a file that is not a valid record raises :class:`RecordError` when ``strict``,
+    else is skipped with a warning (both name the file and what is wrong)."""
     try:
-        record = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text())
+        return TrialRecord.from_dict(data, path)
     except (OSError, json.JSONDecodeError) as error:
-        log.warning("skipping unreadable record %s: %s", path, error)
-        return None
-    if not isinstance(record, dict) or "run_id" not in record or "status" not in record:
-        log.warning("skipping %s: not a trial record", path)
-        return None
-    record["record_path"] = str(path)
-    return record
+        problem = RecordError(f"{path}: unreadable record: {error}")
+    except RecordError as error:
+        problem = error
+    if strict:
+        raise problem
+    log.warning("skipping %s", problem)
+    return None
 
 
 def is_finished_ok(path: Path) -> bool:
     record = read_record(path) if path.is_file() else None
-    return record is not None and record["status"] == STATUS_OK
+    return record is not None and record.status == STATUS_OK
 
 
 def iter_record_paths(root: Path, protocol: str | None = None) -> Iterator[Path]:
@@ -89,5 +92,18 @@ def iter_record_paths(root: Path, protocol: str | None = None) -> Iterator[Path]
             yield path
 
 
-def load_records(root: Path, protocol: str | None = None) -> list[dict[str, Any]]:
-    return [record for path in iter_record_paths(root, protocol) if (record := read_record(path)) is not None]
+def load_records(root: Path, protocol: str | None = None, strict: bool = False) -> list[TrialRecord]:
+    return [record for path in iter_record_paths(root, protocol) if (record := read_record(path, strict)) is not None]
+
+
+def supersede(path: Path, record: TrialRecord) -> Path:
+    """Move a record made by other code (and its map) to ``<protocol>/superseded/``, stamped, never deleted."""
+    folder = path.parent.parent / "superseded"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = (record.finished_at or "unknown").replace(":", "").replace("+0000", "Z")
+    target = folder / f"{path.stem}.{stamp}.json"
+    os.replace(path, target)
+    map_path = path.with_name(f"{path.stem}.map.npz")
+    if map_path.is_file():
+        os.replace(map_path, folder / f"{path.stem}.{stamp}.map.npz")
+    return target

@@ -3,8 +3,10 @@
 A spec names the method, preset, protocol and seed, plus the user's ``--set`` overrides split
 into protocol keys and method-config keys. :func:`resolve` turns it into the objects a trial
 runs with and the *run id*: a hash of everything that determines the result (method, resolved
-config, protocol content, seed, code version), so the same trial always lands in the same
+config, protocol content, seed), so the same trial always lands in the same
 record file — that is what makes re-runs skip and interrupted sweeps resume without duplicates.
+The code version is not part of the run id: each record stores the fingerprint of the code that
+made it, and a run replaces (and keeps under ``superseded/``) a record made by other code.
 """
 
 from __future__ import annotations
@@ -19,16 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hsibench
 from hsibench.methods import get_method_entry, resolve_config
 from hsibench.methods.registry import MethodEntry, coerce_value
 from hsibench.protocol import Protocol, ProtocolError, load_protocol
+from hsibench.protocol.protocol import SETTABLE_KEYS, protocol_identity
 
-# Protocol fields a `--set` may change; the scene names and the seeds list are chosen by other means.
-PROTOCOL_SETTABLE_KEYS = frozenset(f.name for f in dataclasses.fields(Protocol)) - {
-    "name", "path", "source", "target", "seeds", "description", "notes"}
-# Parts of a protocol that do not change any trial's result, so they stay out of its identity.
-PROTOCOL_DESCRIPTIVE_KEYS = ("seeds", "description", "notes")
+# Protocol fields a `--set` may change (declared in the Protocol's field metadata)
+PROTOCOL_SETTABLE_KEYS = SETTABLE_KEYS
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,7 @@ class TrialSpec:
     cache_dir: str = ""
     device: str = "auto"
     threads: int = 1  # torch intra-op threads = the CPUs the trial was given
+    deterministic: bool = False  # torch.use_deterministic_algorithms (bit-identical reruns on the same hardware)
     save_map: bool = False
     plugins: tuple[str, ...] = ()  # extra modules or .py files that register methods
 
@@ -137,14 +137,6 @@ def apply_protocol_overrides(protocol: Protocol, overrides: dict[str, Any]) -> P
     return protocol.with_overrides(**typed)
 
 
-def protocol_identity(protocol: Protocol) -> dict[str, Any]:
-    """The protocol's content that determines a trial's split and data (JSON-able)."""
-    data = json.loads(json.dumps(protocol.to_dict(), default=str))
-    for key in PROTOCOL_DESCRIPTIVE_KEYS:
-        data.pop(key, None)
-    return data
-
-
 def config_dict(config: Any) -> dict[str, Any]:
     """A config dataclass as JSON-able plain data (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
@@ -160,9 +152,11 @@ def config_identity(config: Any) -> dict[str, Any]:
     return data
 
 
-def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int, version: str = hsibench.__version__) -> str:
+def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int) -> str:
+    """What question a trial asks (method, config, protocol content, seed) — not which code answers it: the
+    record's code fingerprint says that, and a record made by other code is superseded, not kept."""
     payload = {"method": method, "config": config_identity(config), "protocol": protocol_identity(protocol),
-               "seed": seed, "version": version}
+               "seed": seed}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -15,10 +15,9 @@ from typing import Any
 
 from hsibench.methods import create_method
 from hsibench.methods.pretraining_cache import PretrainingCache
-from hsibench.protocol import Domain, build_source_domain
-from hsibench.protocol.regions import region_scene
 from hsibench.runner.layout import ResultsLayout
 from hsibench.runner.records import write_json_atomically
+from hsibench.runner.source_domains import source_domain
 from hsibench.runner.spec import ResolvedTrial, TrialSpec, resolve
 from hsibench.runner.trial import Progress, trial_context, utc_now
 
@@ -26,45 +25,40 @@ from hsibench.runner.trial import Progress, trial_context, utc_now
 @dataclass(frozen=True)
 class PretrainingJob:
     key: str
-    spec: TrialSpec  # the first trial that needs this pretraining; its method and seed run it
+    trial: ResolvedTrial  # the first trial that needs this pretraining; its method and seed run it
     trials: tuple[str, ...]  # run ids of every trial sharing it
 
-
-def _source_for(resolved: ResolvedTrial, grant_labels: bool, cache: dict[tuple, Domain]) -> Domain:
-    protocol = resolved.protocol
-    identity = (protocol.source, protocol.patch_size, protocol.padding, grant_labels)
-    if identity not in cache:
-        cache[identity] = build_source_domain(protocol, grant_labels=grant_labels, scene=region_scene(protocol.source))
-    return cache[identity]
+    @property
+    def spec(self) -> TrialSpec:
+        return self.trial.spec
 
 
 def plan_pretraining(trials: list[ResolvedTrial]) -> tuple[list[PretrainingJob], dict[str, str]]:
     """(jobs to run, run id → pretraining key) for trials whose method pretrains and whose key is not cached."""
-    sources: dict[tuple, Domain] = {}
     by_key: dict[str, list[ResolvedTrial]] = {}
     key_of: dict[str, str] = {}
     for trial in trials:
         if not trial.entry.info.pretrains:
             continue  # no source stage at all: don't load the source scene for it
         method = create_method(trial.spec.method, trial_context(trial.spec), trial.spec.preset, config=trial.config)
-        key = method.pretraining_key(_source_for(trial, method.info.uses_source_labels, sources))
+        key = method.pretraining_key(source_domain(trial.protocol, method.info.uses_source_labels))
         if key is None:
             continue
         key_of[trial.run_id] = key
         if not PretrainingCache(method.context.cache_dir).contains(key):
             by_key.setdefault(key, []).append(trial)
-    jobs = [PretrainingJob(key, group[0].spec, tuple(t.run_id for t in group)) for key, group in by_key.items()]
+    jobs = [PretrainingJob(key, group[0], tuple(t.run_id for t in group)) for key, group in by_key.items()]
     return jobs, key_of
 
 
-def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None) -> dict[str, Any]:
+def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None,
+                    resolved: ResolvedTrial | None = None) -> dict[str, Any]:
     """Run one stage job (``prepare`` fills the cache) and return its record; raises on failure."""
     started, clock = utc_now(), time.perf_counter()
-    resolved = resolve(spec)
+    resolved = resolved or resolve(spec)
     context = trial_context(spec, progress)
     method = create_method(spec.method, context, spec.preset, config=resolved.config)
-    source = build_source_domain(resolved.protocol, grant_labels=method.info.uses_source_labels,
-                                 scene=region_scene(resolved.protocol.source))
+    source = source_domain(resolved.protocol, method.info.uses_source_labels)
     actual_key = method.pretraining_key(source)
     if actual_key != key:
         raise RuntimeError(f"{spec.method}: pretraining key changed between planning ({key}) and running "
@@ -72,6 +66,7 @@ def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None)
     method.prepare(source)
     record = {"key": key, "method": spec.method, "seed": spec.seed, "preset": spec.preset,
               "protocol_name": resolved.protocol.name, "started_at": started, "finished_at": utc_now(),
-              "seconds": time.perf_counter() - clock, "device": str(context.device), "cache_dir": str(context.cache_dir)}
+              "seconds": time.perf_counter() - clock, "device": str(context.device), "cache_dir": str(context.cache_dir),
+              "code": method.code_digest()}
     write_json_atomically(ResultsLayout(Path(spec.out_dir)).pretraining_record_path(resolved.protocol.name, key), record)
     return record
