@@ -76,8 +76,13 @@ class Registry(Generic[Item]):
     def _import(self, modules: Iterable[str]) -> None:
         for module in modules:
             if module not in self._imported:
-                self._imported.add(module)
-                importlib.import_module(module)
+                self._imported.add(module)  # first, so a lookup while the module registers does not re-enter
+                try:
+                    importlib.import_module(module)
+                except BaseException:
+                    # not imported: the next lookup tries again and shows the same error, not "unknown name"
+                    self._imported.discard(module)
+                    raise
 
     def load_all(self) -> None:
         """Import every built-in registrant (needed before listing every item with its details)."""
@@ -96,6 +101,9 @@ class Registry(Generic[Item]):
         try:
             return self._items[name]
         except KeyError:
+            if name in self._modules_by_name:  # not a typo: the declaration is wrong (a bug, not bad input)
+                raise LookupError(f"{self.kind} {name!r} is declared as registered by {self._modules_by_name[name]}, "
+                                  "but importing that module did not register it") from None
             valid = self.names()
             close = close_matches(name, valid, cutoff=0.5)
             hint = f" Did you mean {', '.join(close)}?" if close else ""

@@ -15,6 +15,9 @@ import pytest
 from conftest import REPO_ROOT
 
 from hsibench.cli import main
+from hsibench.report.provenance import code_status
+from hsibench.runner.record_schema import RECORD_SCHEMA
+from hsibench.runner.records import read_record
 from hsibench.runner.spec import TrialSpec, resolve
 
 RESULTS = REPO_ROOT / "results"
@@ -59,12 +62,24 @@ def test_the_demo_tables_are_committed_with_their_commands() -> None:
 COMMITTED_RECORDS = sorted(RESULTS.glob("*/runs/*.json"))
 
 
-def test_committed_records_keep_their_run_ids_so_reruns_skip_them() -> None:
-    """A config key added later (or a changed preset) must not silently orphan the committed records."""
-    assert COMMITTED_RECORDS
+def committed(schema: int) -> list[Path]:
+    return [path for path in COMMITTED_RECORDS if json.loads(path.read_text()).get("schema", 1) == schema]
+
+
+def test_committed_records_keep_their_run_ids_so_reruns_find_them() -> None:
+    """A config key added later (or a changed preset) must not silently orphan the committed (schema-2) records."""
+    current = committed(RECORD_SCHEMA)
+    assert current, "results/demo must hold records of the current schema"
     stale = []
-    for path in COMMITTED_RECORDS:
+    for path in current:
         record = json.loads(path.read_text())
         if resolve(TrialSpec.from_dict(record["spec"])).run_id != record["run_id"]:
             stale.append(path.relative_to(RESULTS).as_posix())
     assert not stale, f"{len(stale)} committed record(s) no longer match their trial's run id, e.g. {stale[:3]}"
+
+
+def test_records_made_before_code_fingerprints_are_never_served_as_current() -> None:
+    """Schema-1 records (Salinas-A, before the redesign) read as `unrecorded`: `run` reruns them, tables say so."""
+    for path in committed(1):
+        record = read_record(path, strict=True)
+        assert code_status(record) == "unrecorded" and not record.code.recorded, path
