@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-import json
 import re
 import shutil
 import statistics
@@ -15,36 +15,58 @@ import pytest
 
 from hsibench.cli import main
 from hsibench.protocol import load_protocol
+from hsibench.provenance.machine import MachineInfo
 from hsibench.report import ReportError, ReportRequest, make_table, to_csv, to_latex, to_markdown
 from hsibench.runner import protocol_identity
+from hsibench.runner.record_schema import ClassScore, CodeProvenance, ErrorDetail, SplitSummary, TrialRecord
+from hsibench.runner.records import write_record
 
 CLASSES = {1: "Asphalt", 2: "Meadows_&_grass"}  # `&` and `_` exercise the LaTeX escaping
 SEEDS = [1330, 1220, 1336, 1337, 1224, 1236]
 
 
+#: one code for every fixture record (the tables refuse a mix): per method its digest, for all one shared digest
+SHARED_DIGEST = hashlib.sha256(b"data, protocol and scoring layers").hexdigest()
+MACHINE = MachineInfo(cpu_model="Test CPU", isa_flags=("avx2", "fma"), logical_cpus=2, threads=1,
+                      torch_version="2.0.0", torch_cpu_capability="AVX2", cuda_version=None, device="cpu",
+                      device_name=None, precision="fp32", hostname="test-host", platform="Linux")
+
+
+def code_of(method: str) -> CodeProvenance:
+    return CodeProvenance(digest=hashlib.sha256(f"code of {method}".encode()).hexdigest(), shared_digest=SHARED_DIGEST,
+                          method_module=f"tests.fake.{method}", git_commit="1a2b3c4d5e6f", git_dirty=False)
+
+
+def trial_record(method: str, seed: int, protocol: dict | None = None, *, pretrains: bool = False,
+                 **fields) -> TrialRecord:
+    """A schema-2 record with the code and machine blocks every fixture record shares."""
+    return TrialRecord(run_id=fields.pop("run_id", f"{method}-{seed}"), status=fields.pop("status", "ok"),
+                       method=method, seed=seed, protocol=protocol or {}, pretrains=pretrains, code=code_of(method),
+                       machine=MACHINE, **fields)
+
+
 def make_record(root: Path, method: str, seed: int, overall: float, per_class: dict[int, float] | None = None,
                 *, fingerprint: str | None = None, preset: str = "paper", uses_source_labels: bool = False,
                 method_base: str | None = None, shots: int | None = None, method_overrides: dict | None = None,
-                status: str = "ok", map_file: str | None = None) -> dict:
-    """A record as the runner writes it, with chosen numbers (AA and κ derived from OA so each is distinct)."""
+                status: str = "ok", map_file: str | None = None) -> TrialRecord:
+    """A record as the runner writes it (schema-2 JSON), with chosen numbers (AA and κ derived from OA so each is
+    distinct)."""
     protocol = protocol_identity(load_protocol("demo"))
     if shots is not None:
         protocol["shots"] = shots
     per_class = per_class or {1: overall, 2: overall}
-    record = {
-        "schema": 1, "run_id": f"{method}-{seed}-{shots}-{preset}-{sorted((method_overrides or {}).items())}",
-        "status": status, "method": method, "method_base": method_base, "preset": preset, "seed": seed,
-        "uses_source_labels": uses_source_labels, "family": "test", "protocol_name": "demo", "protocol": protocol,
-        "protocol_overrides": {}, "method_overrides": method_overrides or {}, "config": {"width": 8},
-        "overall_accuracy": overall, "average_accuracy": overall - 0.01, "kappa": overall - 0.05,
-        "per_class": [{"class_id": c, "name": CLASSES[c], "accuracy": a, "test_pixels": 10, "support_pixels": 5}
-                      for c, a in per_class.items()],
-        "split": {"fingerprint": fingerprint or f"split-{seed}-{shots}"}, "timings": {"total_s": 1.0},
-        "finished_at": f"2026-01-01T00:00:{seed % 60:02d}+00:00", "map_file": map_file,
-    }
-    path = root / "demo" / "runs" / f"{method}-seed{seed}-{abs(hash(record['run_id']))}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
+    identity = f"{method}-{seed}-{shots}-{preset}-{sorted((method_overrides or {}).items())}"
+    record = trial_record(
+        method, seed, protocol, run_id=hashlib.sha256(identity.encode()).hexdigest()[:16], status=status,
+        method_base=method_base, preset=preset, uses_source_labels=uses_source_labels, family="test",
+        protocol_name="demo", method_overrides=method_overrides or {}, config={"width": 8},
+        overall_accuracy=overall, average_accuracy=overall - 0.01, kappa=overall - 0.05,
+        per_class=tuple(ClassScore(c, CLASSES[c], a, 10, 5) for c, a in per_class.items()),
+        split=SplitSummary(fingerprint or f"split-{seed}-{shots}", protocol["split_mode"], protocol["shots"], 10, 0, 20),
+        timings={"total_s": 1.0}, finished_at=f"2026-01-01T00:00:{seed % 60:02d}+00:00", map_file=map_file,
+        error=ErrorDetail("RuntimeError", "deliberate") if status == "failed" else None,
+    )
+    record.path = write_record(root / "demo" / "runs" / f"{record.name}.json", record)
     return record
 
 
@@ -98,6 +120,10 @@ def test_best_in_bold_significance_and_source_label_marks(results: Path) -> None
     assert cell(table, "OA (%)", "s2former").p_value is None  # the reference is not tested against itself
     assert table.column_label("worse") == "worse†" and "†: uses source-domain labels" in table.caption
     assert "Wilcoxon signed-rank" in table.caption
+    # the caption ends by naming the code and the hardware behind the numbers
+    fingerprints = ", ".join(f"{m} {code_of(m).digest[:8]}" for m in ("mixed", "s2former", "worse"))
+    assert f"Code: git 1a2b3c4d; fingerprints {fingerprints} (shared layers {SHARED_DIGEST[:8]})." in table.caption
+    assert table.caption.endswith("Hardware: Test CPU (avx2 fma), 1 thread, torch 2.0.0 [AVX2], cpu, fp32.")
 
 
 def test_pairs_only_common_seeds(results: Path) -> None:
@@ -218,10 +244,12 @@ def test_pretraining_on_the_target_scene_is_called_transductive_in_the_caption()
               "target": {"scene": "sa_a_corrected", "rows": None, "cols": [0, 43]}}
     assert source_overlaps_target(same) and not source_overlaps_target(halves)
     assert not source_overlaps_target(protocol_identity(load_protocol("demo")))
-    pretrained = Group("s2former", None, {1: {"pretrains": True, "protocol": same}})
-    supervised = Group("svm", None, {1: {"pretrains": False, "protocol": same}})
-    across = Group("mae", None, {1: {"pretrains": True, "protocol": halves}})
+    pretrained = Group("s2former", None, {1: trial_record("s2former", 1, same, pretrains=True)})
+    supervised = Group("svm", None, {1: trial_record("svm", 1, same, pretrains=False)})
+    across = Group("mae", None, {1: trial_record("mae", 1, halves, pretrains=True)})
     assert pretrained.pretrains_on_target and not supervised.pretrains_on_target and not across.pretrains_on_target
     caption = _caption("Main", [pretrained, supervised, across], 1, None, 0.05)
     assert "Transductive self-supervision: s2former pretrained on the target scene's own pixels" in caption
-    assert "mae" not in caption.split("Transductive")[1] and "Transductive" not in _caption("Main", [across], 1, None, 0.05)
+    # the transductive sentence alone (the provenance phrase after it names every method's code)
+    sentence = caption[caption.index("Transductive"):caption.index("because this protocol's source is its target.")]
+    assert "mae" not in sentence and "Transductive" not in _caption("Main", [across], 1, None, 0.05)

@@ -69,7 +69,8 @@ class PretrainedCentroid(NearestCentroid):
     """The centroid method behind a (trivial) cached source pretraining, to test the shared stage."""
 
     def pretraining_key(self, source: Domain) -> str | None:
-        return pretraining_key(PRETRAINED, domain_digest(source.patches.padded), asdict(self.config), 0)
+        return pretraining_key(PRETRAINED, domain_digest(source.patches.padded), asdict(self.config), 0,
+                               self.code_digest())
 
     def prepare(self, source: Domain) -> None:
         def compute() -> dict:

@@ -22,7 +22,7 @@ from hsibench.runner import (
 pytestmark = pytest.mark.slow  # starts Ray
 
 COMPARED_FIELDS = ("overall_accuracy", "average_accuracy", "kappa", "per_class", "confusion_matrix",
-                   "predictions_sha256", "split", "run_id", "pretraining_key", "config", "protocol")
+                   "predictions_sha256", "split", "run_id", "pretraining_key", "config", "protocol", "code")
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,15 @@ def test_ray_and_local_executors_write_identical_records(ray_cluster, tmp_path: 
     local, _ = _run("local", tmp_path / "local")
     remote, progress = _run("ray", tmp_path / "ray")
     assert local.exit_code == remote.exit_code == 0
-    by_trial = {(r["method"], r["seed"]): r for r in remote.records}
+    by_trial = {(r.method, r.seed): r for r in remote.records}
     assert len(by_trial) == len(local.records) == 4
     for record in local.records:
-        other = by_trial[(record["method"], record["seed"])]
+        other = by_trial[(record.method, record.seed)]
         for field in COMPARED_FIELDS:
-            assert record[field] == other[field], field
+            assert getattr(record, field) == getattr(other, field), field
+        assert record.code.recorded  # and the same code fingerprint, found by the driver and by a worker
+        assert (record.machine.cpu_model, record.machine.threads) == (other.machine.cpu_model, other.machine.threads)
+        assert other.path is not None and other.path.parent == tmp_path / "ray" / "demo" / "runs"
     assert (tmp_path / "ray" / "cache" / COMPUTATIONS_LOG).read_text().split() == ["1330"]  # the stage ran once
     assert progress.count("ok ") == 4  # one plain line per finished trial
     assert not any((tmp_path / "ray" / "tmp").iterdir()), "Tune's scratch folder is removed"

@@ -14,6 +14,7 @@ import pytest
 from test_runner_fake_method import CENTROID, PLUGIN
 
 from hsibench.cli import main
+from hsibench.runner.records import read_record
 
 pytestmark = pytest.mark.slow  # a subprocess run, killed and resumed
 
@@ -48,6 +49,7 @@ def test_killed_sweep_resumes_without_duplicates_or_truncation(tmp_path: Path) -
     assert main(command(tmp_path)) == 0
 
     records = {p.name: json.loads(p.read_text()) for p in runs.glob("*.json")}  # every file parses
+    assert all(read_record(runs / name, strict=True) is not None for name in records)  # as a valid record
     assert len(records) == 4
     assert sorted(r["seed"] for r in records.values()) == [1, 2, 3, 4]
     assert all(r["status"] == "ok" for r in records.values())

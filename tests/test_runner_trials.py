@@ -13,11 +13,13 @@ from test_runner_fake_method import CENTROID, COMPUTATIONS_LOG, PLUGIN, PRETRAIN
 from hsibench.cli import main
 from hsibench.protocol import load_protocol, make_split
 from hsibench.runner import (
+    RECORD_SCHEMA,
     ExecutorOptions,
     ResourceRequestError,
     TrialSettings,
     TrialSpec,
     create_executor,
+    execute_trial,
     load_records,
     plan_trials,
     resolve,
@@ -26,6 +28,9 @@ from hsibench.runner import (
     score_predictions,
     split_overrides,
 )
+from hsibench.runner.progress import describe_record
+from hsibench.runner.record_schema import ErrorDetail, TrialRecord
+from hsibench.runner.records import read_record, write_record
 
 SEEDS = [1330, 1220, 1336]
 
@@ -113,18 +118,126 @@ def test_trial_record_is_complete_and_scored_on_the_protocol_split(tmp_path: Pat
     record = run_trial(spec)
     protocol = load_protocol("demo")
     split = make_split(protocol, 1330)
-    assert record["status"] == "ok"
-    assert record["split"]["fingerprint"] == split.fingerprint
-    assert record["split"]["test"] == len(split.test) == sum(c["test_pixels"] for c in record["per_class"])
-    assert np.asarray(record["confusion_matrix"]).sum() == len(split.test)
-    assert np.trace(np.asarray(record["confusion_matrix"])) / len(split.test) == pytest.approx(record["overall_accuracy"])
-    for key in ("kappa", "average_accuracy", "timings", "versions", "peak_memory_mb", "host", "config", "protocol",
-                "uses_source_labels", "device", "predictions_sha256"):
-        assert key in record
-    assert {"prepare_s", "adapt_s", "predict_s", "scene_map_s", "pretraining_stage_s"} <= set(record["timings"])
-    with np.load(tmp_path / "demo" / "runs" / record["map_file"]) as saved:
+    assert record.status == "ok" and record.ok and record.schema == RECORD_SCHEMA
+    assert record.split.fingerprint == split.fingerprint
+    assert record.split.test == len(split.test) == sum(c.test_pixels for c in record.per_class)
+    assert np.asarray(record.confusion_matrix).sum() == len(split.test)
+    assert np.trace(np.asarray(record.confusion_matrix)) / len(split.test) == pytest.approx(record.overall_accuracy)
+    for name in ("kappa", "average_accuracy", "timings", "versions", "peak_memory_mb", "config", "protocol",
+                 "predictions_sha256", "machine"):
+        assert getattr(record, name) not in (None, {}, ""), name
+    assert record.uses_source_labels is False
+    assert record.machine.hostname and record.machine.device == "cpu"  # the old top-level host and device
+    assert record.code.recorded and record.code.shared_digest
+    assert {"prepare_s", "adapt_s", "predict_s", "scene_map_s", "pretraining_stage_s"} <= set(record.timings)
+    with np.load(tmp_path / "demo" / "runs" / record.map_file) as saved:
         assert saved["prediction"].shape == saved["ground_truth"].shape == (48, 48)
-        assert set(np.unique(saved["prediction"])) <= set(c["class_id"] for c in record["per_class"])
+        assert set(np.unique(saved["prediction"])) <= set(c.class_id for c in record.per_class)
+    written = write_record(tmp_path / "copy.json", record)
+    assert read_record(written, strict=True) == record  # the schema-2 JSON gives back the same record
+
+
+@pytest.fixture
+def restore_determinism():
+    """Trials switch torch's deterministic mode for the whole process: put it back as it was."""
+    import torch
+
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark,
+              torch.backends.cudnn.deterministic)
+    yield
+    torch.use_deterministic_algorithms(before[0])
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = before[1:]
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_a_deterministic_trial_runs_with_deterministic_algorithms_and_records_it(
+        tmp_path: Path, deterministic: bool, restore_determinism) -> None:
+    import torch
+
+    torch.use_deterministic_algorithms(not deterministic)  # the trial sets the mode, whatever it was before
+    seen: list[bool] = []
+    spec = _spec(out_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"), deterministic=deterministic)
+    # the fake method reports progress from inside adapt: the mode as the method's own code runs
+    record = execute_trial(spec, progress=lambda **_: seen.append(torch.are_deterministic_algorithms_enabled()))
+    assert record.ok, describe_record(record)
+    assert seen and set(seen) == {deterministic}
+    assert record.machine.deterministic is deterministic and record.spec["deterministic"] is deterministic
+    assert read_record(record.path, strict=True).machine.deterministic is deterministic
+
+
+def test_a_record_states_the_machine_that_made_it(tmp_path: Path) -> None:
+    import torch
+
+    record = execute_trial(_spec(out_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"), threads=1))
+    assert record.ok, describe_record(record)
+    on_disk = json.loads(record.path.read_text())
+    assert on_disk["schema"] == RECORD_SCHEMA
+    machine = on_disk["machine"]
+    assert isinstance(machine["cpu_model"], str) and machine["cpu_model"]
+    assert machine["threads"] == 1  # the spec's threads, as torch ran them
+    assert machine["torch_version"] == torch.__version__
+    assert machine["precision"] == "fp32"  # on the CPU nothing autocasts
+    assert machine["device"] == "cpu"
+    assert read_record(record.path, strict=True).machine == record.machine
+
+
+def test_a_method_without_a_source_stage_never_builds_the_source_domain(tmp_path: Path, monkeypatch) -> None:
+    import hsibench.runner.source_domains as source_domains
+    import hsibench.runner.stages as stages
+    import hsibench.runner.trial as trial
+    from hsibench.methods import get_method_entry
+
+    info = get_method_entry("svm").info
+    assert not info.pretrains and not info.uses_source_labels
+
+    def refuse(*_, **__):
+        raise AssertionError("the source domain was built for a method that needs none")
+
+    for module in (trial, stages):
+        monkeypatch.setattr(module, "source_domain", refuse)
+    monkeypatch.setattr(source_domains, "build_source_domain", refuse)
+    spec = TrialSpec(method="svm", protocol="demo", seed=1330, preset="smoke", out_dir=str(tmp_path),
+                     cache_dir=str(tmp_path / "cache"))
+    result = local_campaign([spec], tmp_path)  # a raise inside the trial would leave a failed record
+    assert result.exit_code == 0, [describe_record(r) for r in result.records]
+    (record,) = result.records
+    assert record.ok and record.pretraining_key is None and not record.uses_source_labels
+
+
+def test_the_local_executor_resolves_each_trial_once_and_builds_the_source_once(tmp_path: Path, monkeypatch) -> None:
+    from collections import OrderedDict
+
+    import hsibench.runner.campaign as campaign
+    import hsibench.runner.source_domains as source_domains
+    import hsibench.runner.spec as spec_module
+    import hsibench.runner.stages as stages
+    import hsibench.runner.trial as trial
+
+    resolved: list[tuple[str, int]] = []
+    built: list[str] = []
+    real_resolve, real_build = spec_module.resolve, source_domains.build_source_domain
+
+    def counting_resolve(spec: TrialSpec):
+        resolved.append((spec.method, spec.seed))
+        return real_resolve(spec)
+
+    def counting_build(protocol, *args, **kwargs):
+        built.append(protocol.name)
+        return real_build(protocol, *args, **kwargs)
+
+    for module in (spec_module, campaign, stages, trial):  # every name `resolve` is bound to in the runner
+        monkeypatch.setattr(module, "resolve", counting_resolve)
+    monkeypatch.setattr(source_domains, "build_source_domain", counting_build)
+    monkeypatch.setattr(source_domains, "_DOMAINS", OrderedDict())  # nothing kept from earlier tests
+    specs = [TrialSpec(method="mae", protocol="demo", seed=seed, preset="smoke", out_dir=str(tmp_path),
+                       cache_dir=str(tmp_path / "cache")) for seed in (1330, 1220)]
+    result = local_campaign(specs, tmp_path)
+    assert result.exit_code == 0 and len(result.records) == 2
+    assert sorted(resolved) == [("mae", 1220), ("mae", 1330)]  # once each, by the campaign; never again
+    # one source domain for the protocol: planning the stage, the stage job and both trials share it
+    assert built == ["demo"]
+    assert len({r.pretraining_key for r in result.records}) == 1
+    assert all(r.pretraining_key is not None for r in result.records)
 
 
 # --- batches --------------------------------------------------------------------------------------
@@ -134,9 +247,10 @@ def test_failing_trial_is_recorded_and_the_others_go_on(tmp_path: Path) -> None:
     specs = plan_trials([CENTROID], "demo", SEEDS, settings(tmp_path), fixed={"fail_seed": "1220"})
     result = local_campaign(specs, tmp_path / "results")
     assert result.exit_code == 1
-    assert sorted(r["status"] for r in result.records) == ["failed", "ok", "ok"]
+    assert sorted(r.status for r in result.records) == ["failed", "ok", "ok"]
     failed = result.failed[0]
-    assert failed["seed"] == 1220 and "deliberate failure" in failed["error"]["traceback"]
+    assert failed.seed == 1220 and "deliberate failure" in failed.error.traceback
+    assert failed.error.type == "RuntimeError" and failed.path is not None and failed.path.is_file()
 
     rerun = local_campaign(specs, tmp_path / "results")  # ok trials are skipped, the failed one runs again
     assert rerun.skipped == 2 and rerun.ran == 1
@@ -148,9 +262,9 @@ def test_shared_pretraining_runs_once_for_all_seeds(tmp_path: Path) -> None:
     result = local_campaign(specs, tmp_path / "results")
     assert result.exit_code == 0
     assert (tmp_path / "cache" / COMPUTATIONS_LOG).read_text().split() == ["1330"]
-    assert len({r["pretraining_key"] for r in result.records}) == 1
+    assert len({r.pretraining_key for r in result.records}) == 1
     assert len(list((tmp_path / "results" / "demo" / "pretraining").glob("*.json"))) == 1
-    assert all(r["timings"]["pretraining_stage_s"] is not None for r in result.records)
+    assert all(r.timings["pretraining_stage_s"] is not None for r in result.records)
 
 
 @pytest.mark.parametrize("executor", ["local", "ray"])
@@ -158,9 +272,12 @@ def test_gpu_request_without_gpus_fails_at_once(tmp_path: Path, executor: str) -
     import ray
 
     specs = plan_trials([CENTROID], "demo", [1330], settings(tmp_path))
+    # creating the executor imports its module (Ray Tune's for ray: seconds on a loaded machine); what must be
+    # immediate is the refusal, before any Ray start or trial
+    chosen = create_executor(executor, ExecutorOptions(results_dir=tmp_path, gpus_per_trial=0.5))
     started = time.perf_counter()
     with pytest.raises(ResourceRequestError, match="no CUDA GPU"):
-        run_campaign(specs, create_executor(executor, ExecutorOptions(results_dir=tmp_path, gpus_per_trial=0.5)))
+        run_campaign(specs, chosen)
     assert time.perf_counter() - started < 2.0
     assert not ray.is_initialized()
     assert not (tmp_path / "demo").exists()
@@ -197,9 +314,13 @@ def test_progress_board_counts_trials(live: bool) -> None:
     board = ProgressBoard(2, stream=stream, live=live)
     board.started("a", "m/seed 1")
     board.update("a", stage="adapt", epoch=3, epochs=10, loss=0.5)
-    board.finished("a", {"status": "ok", "overall_accuracy": 0.5, "average_accuracy": 0.4, "kappa": 0.3,
-                         "timings": {"total_s": 1.0}})
-    board.finished("b", {"status": "failed", "error": {"type": "RuntimeError", "message": "boom"}}, "m/seed 2")
+    ok = TrialRecord(run_id="a", status="ok", method="m", seed=1, overall_accuracy=0.5, average_accuracy=0.4,
+                     kappa=0.3, timings={"total_s": 1.0})
+    failed = TrialRecord(run_id="b", status="failed", method="m", seed=2,
+                         error=ErrorDetail("RuntimeError", "boom"))
+    assert describe_record(ok) == "OA 50.00%  AA 40.00%  κ 0.3000  (1.0 s)"
+    board.finished("a", ok.ok, describe_record(ok))
+    board.finished("b", failed.ok, describe_record(failed), "m/seed 2")
     board.close()
     output = stream.getvalue()
     assert board.finished_count == 2 and board.failed == ["m/seed 2"]

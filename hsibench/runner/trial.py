@@ -10,6 +10,7 @@ method that uses neither a source pretraining nor source labels never loads the 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -64,6 +65,8 @@ def apply_determinism(deterministic: bool) -> None:
     Threads are fixed by the spec either way; determinism makes reruns bit-identical on the same
     hardware, thread count and torch build — never across different CPUs or GPUs.
     """
+    if deterministic:  # cuBLAS needs a fixed workspace for deterministic matrix products (read at its first use)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(deterministic, warn_only=False)
     torch.backends.cudnn.benchmark = not deterministic and torch.backends.cudnn.benchmark
     torch.backends.cudnn.deterministic = deterministic
