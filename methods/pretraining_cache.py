@@ -10,7 +10,6 @@ a crash never leaves a truncated checkpoint behind.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,10 @@ def pretraining_key(method_family: str, source_digest: str, config: dict[str, An
 
 @contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
+    # filelock, not fcntl: the same exclusive lock on Windows (where fcntl does not exist) as on POSIX
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(lock_path):
+        yield
 
 
 class PretrainingCache:

@@ -9,7 +9,7 @@ for method in s2former mae svm cnn3d ssftt dcfsl finetune; do
     hsibench run --method "$method" --protocol demo --out "$out"
 done
 hsibench ablate --protocol demo --out "$out"
-hsibench sweep --protocol demo --method s2former --method mae --method svm --set shots=1,2,3,4,5 --out "$out"
+hsibench sweep --protocol demo --method s2former --method mae --method svm --sweep shots=1,2,3,4,5 --out "$out"
 hsibench table main --protocol demo --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" > /dev/null
 hsibench table ablation --protocol demo --out "$out" > /dev/null
 hsibench table shots --protocol demo --methods s2former,mae,svm --out "$out" > /dev/null

@@ -15,7 +15,7 @@ for method in s2former mae svm cnn3d ssftt dcfsl finetune; do
     hsibench run --method "$method" --protocol sa_a_r2l --preset cpu --out "$out"
 done
 hsibench ablate --protocol sa_a_r2l --preset cpu --out "$out"
-hsibench sweep --protocol sa_a_r2l --method s2former --method mae --method svm --preset cpu --set shots=1,2,3,4,5 --out "$out"
+hsibench sweep --protocol sa_a_r2l --method s2former --method mae --method svm --preset cpu --sweep shots=1,2,3,4,5 --out "$out"
 hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --out "$out" > /dev/null
 hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" > /dev/null
 hsibench table ablation --protocol sa_a_r2l --out "$out" > /dev/null

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hsibench.cli import main
-from hsibench.data import scene_names
+from hsibench.data import get_scene_source, scene_names
 
 
 @pytest.fixture
@@ -64,6 +64,19 @@ def test_fetch_offline_says_where_to_put_the_file(real_mirror: Path, capsys) -> 
     assert code == 1
     assert "Indian_pines_corrected.mat" in output and "https://www.ehu.es/ccwintco/uploads/6/67/" in output
     assert "ec2f8808710919d566f70f0d4aa885aae1ddfd42b734aba71c5e12ca65450939" in output
+
+
+def test_fetch_without_mirror_names_every_missing_file_with_size_hash_and_urls(tmp_path: Path, monkeypatch,
+                                                                              capsys) -> None:
+    monkeypatch.delenv("HSIBENCH_MIRROR", raising=False)
+    monkeypatch.setenv("HSIBENCH_CACHE", str(tmp_path))
+    code, output = _run(capsys, "fetch", "pu")
+    assert code == 1 and "needs 2 files" in output
+    source = get_scene_source("pu")
+    for remote in (*source.ground_truth_files, *source.cube_files):
+        assert remote.name in output and remote.sha256 in output and all(url in output for url in remote.urls)
+    assert "34.8 MB (34,806,917 bytes)" in output and "11.0 kB (11,005 bytes)" in output
+    assert "TRpaviaU.mat" not in output  # optional maps are not required
 
 
 def test_fetch_registration_only_scene_explains_itself(real_mirror: Path, capsys) -> None:

@@ -247,6 +247,65 @@ def test_ground_truth_loads_without_the_cube(mirror: Path) -> None:
         source.load()
 
 
+def test_a_scene_missing_several_files_names_all_of_them_at_once(mirror: Path) -> None:
+    source = fake_scene(mirror)
+    for remote in source.all_files():
+        (mirror / remote.name).unlink()
+    with pytest.raises(SceneNotAvailableError) as caught:
+        source.load()
+    message = str(caught.value)
+    assert "needs 2 files" in message
+    for remote in (*source.ground_truth_files, *source.cube_files):
+        assert remote.name in message and remote.sha256 in message and f"{remote.size:,} bytes" in message
+    assert message.count(str(mirror)) == 1 and "check them with" in message  # one folder list for both files
+
+
+def test_missing_label_files_are_named_together_before_any_is_read(mirror: Path) -> None:
+    first, second = _missing_remote("TRmissing.mat"), _missing_remote("TSmissing.mat")
+    source = dataclasses.replace(fake_scene(mirror), ground_truth_files=(first, second))
+    with pytest.raises(SceneNotAvailableError) as caught:
+        source.load_ground_truth()
+    assert "TRmissing.mat" in str(caught.value) and "TSmissing.mat" in str(caught.value)
+    assert "fake_cube.mat" not in str(caught.value)  # the labels alone do not need the cube
+
+
+def test_every_missing_file_keeps_its_own_download_failures(mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HSIBENCH_OFFLINE")
+    monkeypatch.setattr(storage.pooch, "retrieve", _no_network)
+    cube, labels = _missing_remote("KSC.mat"), _missing_remote("KSC_gt.mat")
+    with pytest.raises(SceneNotAvailableError) as caught:
+        storage.fetch_all([(labels,), (cube,)], scene="ksc")
+    message = str(caught.value)
+    assert all(f"{url}: OSError" in message for url in (*cube.urls, *labels.urls))
+    assert "HSIBENCH_OFFLINE" not in message
+
+
+def test_a_bad_copy_is_reported_together_with_the_missing_files(mirror: Path) -> None:
+    source = fake_scene(mirror)
+    (mirror / "fake_cube.mat").unlink()
+    (mirror / "fake_gt.mat").write_bytes(b"another release")
+    with pytest.raises(SceneNotAvailableError) as caught:
+        source.load()
+    message = str(caught.value)
+    assert "fake_cube.mat" in message and "do not match their registered sha256" in message
+    assert str(mirror / "fake_gt.mat") in message
+
+
+def test_several_bad_copies_are_one_checksum_error(mirror: Path) -> None:
+    source = fake_scene(mirror)
+    for name in ("fake_cube.mat", "fake_gt.mat"):
+        (mirror / name).write_bytes(b"truncated")
+    with pytest.raises(ChecksumMismatchError) as caught:
+        source.load()
+    assert str(mirror / "fake_cube.mat") in str(caught.value) and str(mirror / "fake_gt.mat") in str(caught.value)
+
+
+@pytest.mark.parametrize(("size", "shown"), [(999, "999 B"), (11_005, "11.0 kB"), (34_806_917, "34.8 MB"),
+                                             (1_234_567_890, "1.2 GB")])
+def test_sizes_are_shown_in_decimal_units(size: int, shown: str) -> None:
+    assert storage.human_size(size) == shown
+
+
 def test_cube_and_labels_of_different_size_name_both_files(mirror: Path) -> None:
     source = fake_scene(mirror, labels=fake_labels(6, 4))
     with pytest.raises(SceneFileError) as caught:

@@ -193,3 +193,21 @@ def test_a_pretraining_made_by_other_code_is_never_reused(method: str, monkeypat
     assert key is not None and key == created.pretraining_key(source)
     monkeypatch.setattr(entry.method_class, "code_digest", classmethod(lambda cls: "other code"))
     assert created.pretraining_key(source) != key
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_record_of_other_code_is_superseded_even_when_forced(tmp_path: Path, force: bool) -> None:
+    from hsibench.runner import ExecutorOptions, TrialSettings, create_executor, plan_trials, run_campaign
+
+    settings = TrialSettings(out_dir=tmp_path, cache_dir=tmp_path / "cache", preset="smoke", maps="none")
+    specs = plan_trials(["svm"], "demo", [1330], settings)
+    executor = lambda: create_executor("local", ExecutorOptions(results_dir=tmp_path))  # noqa: E731
+    assert run_campaign(specs, executor()).ran == 1
+    (path,) = (tmp_path / "demo" / "runs").glob("*.json")
+    data = json.loads(path.read_text())
+    data["code"]["digest"] = "0" * 16  # as if another version of the code had made it
+    path.write_text(json.dumps(data))
+    result = run_campaign(specs, executor(), force=force)
+    assert result.ran == 1 and len(result.superseded) == 1
+    assert json.loads(result.superseded[0].read_text())["code"]["digest"] == "0" * 16
+    assert json.loads(path.read_text())["code"]["digest"] == code_fingerprint("hsibench.methods.svm").digest

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from hsibench import __version__
+from hsibench.errors import HsibenchError
+
+# what a process killed by SIGPIPE reports (128 + 13), so `set -o pipefail` scripts see the cut-off output
+EXIT_BROKEN_PIPE = 141
 
 # module path → the sub-commands it registers; imported lazily so `hsibench data list` stays fast
 COMMAND_MODULES = (
@@ -38,6 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status.
+
+    Only an :class:`~hsibench.errors.HsibenchError` (bad input, explained) is shown as one line,
+    ``hsibench: error: …``; any other exception is a bug and keeps its traceback. ``-v`` shows
+    the traceback of an input error too. A closed pipe (``hsibench … | head``) ends quietly.
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here (also after --help), where it can still be handled
+    except BrokenPipeError:
+        # the reader is gone: point stdout at devnull so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -45,19 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    from hsibench.data import HsibenchDataError
     from hsibench.data.storage import set_mirror
-    from hsibench.protocol import ProtocolError
 
     try:
         if args.mirror:
             set_mirror(args.mirror)  # an environment variable, so Ray workers and subprocesses inherit it
         return int(args.handler(args) or 0)
-    except (HsibenchDataError, ProtocolError, KeyError, ValueError, PermissionError, RuntimeError) as error:
-        # expected user errors: one clear line, no traceback (use -v for one)
+    except HsibenchError as error:
         if args.verbose:
             raise
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error  # no KeyError quotes
         print(f"hsibench: error: {message}", file=sys.stderr)
         return 1
 

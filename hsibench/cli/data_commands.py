@@ -85,10 +85,8 @@ def _fetch(args: argparse.Namespace) -> int:
             print(f"{name}: {source.info.access} scene, nothing to fetch")
             continue
         try:
-            for remote in source.ground_truth_roles():
-                print(f"{name}: {remote.name} → {storage.fetch(remote, name)}")
-            remote, path = storage.fetch_any(source.cube_files, name)
-            print(f"{name}: {remote.name} → {path}")
+            for remote, path in source.fetch():
+                print(f"{name}: {remote.name} → {path}")
         except HsibenchDataError as error:
             failed += 1
             hint = " (registration-only scene: get the file by hand as described below)" \

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from hsibench.cli.options import UsageError, add_set_argument, assignments
+
 # The registry imports torch; it is imported inside the handlers so that `hsibench --help`,
 # `data` and `split` start without it.
 
@@ -18,8 +20,19 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """``--preset`` and ``--set``, shared by every command that creates a method."""
     parser.add_argument("--preset", default="paper",
                         help="settings preset: paper (published settings), cpu (minutes on a CPU), smoke (seconds)")
-    parser.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
-                        help="override one config key (repeatable); see `hsibench methods show NAME` for the keys")
+    add_set_argument(parser, "set one method config key to one value, as `hsibench run --set` does (a comma "
+                             "list is one tuple value: block_channels=4,8); repeatable")
+
+
+def method_overrides(pairs: list[str]) -> dict[str, str]:
+    """The ``--set`` values of a method, split from protocol keys exactly as the runner splits them."""
+    from hsibench.runner.spec import split_overrides
+
+    protocol_values, method_values = split_overrides(assignments(pairs))
+    if protocol_values:
+        raise UsageError(f"{sorted(protocol_values)} are protocol keys, not method config keys; see them with "
+                         "`hsibench protocols show NAME` (write `method.KEY=…` for a method key of the same name)")
+    return method_values
 
 
 def _yes_no(flag: bool) -> str:
@@ -42,10 +55,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from hsibench.methods import get_method_entry, resolve_config
-    from hsibench.runner.plan import parse_assignments
 
     entry = get_method_entry(args.name)
-    config = resolve_config(args.name, args.preset, parse_assignments(args.overrides))
+    config = resolve_config(args.name, args.preset, method_overrides(args.set))
     info = entry.info
     print(f"method          {info.name}" + (f"  (variant of {entry.base})" if entry.base else ""))
     print(f"description     {info.description}")
@@ -54,7 +66,7 @@ def _show(args: argparse.Namespace) -> int:
     print(f"pretrains       {_yes_no(info.pretrains)}")
     print(f"reference       {info.reference}")
     print(f"presets         {', '.join(sorted(entry.presets))}")
-    print(f"\nconfig (preset {args.preset!r}{', with --set overrides' if args.overrides else ''}):")
+    print(f"\nconfig (preset {args.preset!r}{', with --set overrides' if args.set else ''}):")
     fields = dataclasses.fields(config)
     width = max(len(field.name) for field in fields)
     for field in fields:

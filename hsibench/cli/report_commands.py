@@ -9,25 +9,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hsibench.cli.options import UsageError, add_methods_argument, add_set_argument, assignments
+
 TABLE_KINDS = ("main", "ablation", "shots", "sweep")
 FIGURE_KINDS = ("maps", "shots", "sweep", "ablation")
-
-
-def _methods(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _add_selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", required=True, help="protocol name or TOML path")
     parser.add_argument("--out", type=Path, default=Path("results"), metavar="DIR", help="results folder (default ./results)")
-    parser.add_argument("--methods", type=_methods, metavar="M1,M2,…", help="methods (columns) in this order "
-                        "(default: every method with records; for ablation: the proposed method's variants)")
+    add_methods_argument(parser, "methods (columns) in this order (default: every method with records; for "
+                                 "ablation: the proposed method's variants)")
     parser.add_argument("--preset", help="use records of this preset (needed when a method has several)")
     parser.add_argument("--proposed", default="s2former", help="the reference of the significance test and of "
                         "the ablation (default s2former)")
     parser.add_argument("--mode", choices=("legacy", "clean"), help="records of this split mode (default: the protocol's)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="records made with this protocol override (e.g. normalisation=train)")
+    add_set_argument(parser, "only records made with this protocol value (e.g. normalisation=train), resolved "
+                             "as `hsibench run --set` resolves it (repeatable)")
     parser.add_argument("--std", choices=("sample", "population"), default="sample",
                         help="sample std (ddof 1, default) or population std (ddof 0, as the DCFSL code)")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the Wilcoxon test")
@@ -37,15 +35,18 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
 
 def _request(args: argparse.Namespace):
     from hsibench.report import STD_KINDS, ReportRequest
-    from hsibench.runner import parse_assignments, split_overrides
+    from hsibench.runner import split_overrides
 
-    values = parse_assignments(args.set)
+    values = assignments(args.set)
     if args.mode:
+        if "split_mode" in values and values["split_mode"] != args.mode:
+            raise UsageError(f"--mode {args.mode} and --set split_mode={values['split_mode']} disagree; give one")
         values["split_mode"] = args.mode
     protocol_overrides, method_overrides = split_overrides(values)
     if method_overrides:
-        raise ValueError(f"--set here selects protocol variants only; {sorted(method_overrides)} are method keys "
-                         "(sweep over them with `table sweep --key KEY`)")
+        raise UsageError(f"{sorted(method_overrides)}: tables compare methods at their preset configs, so --set "
+                         "takes protocol keys only here; for records of a swept method key use "
+                         "`table sweep --key KEY`")
     return ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                          methods=args.methods, preset=args.preset, proposed=args.proposed, ddof=STD_KINDS[args.std],
                          alpha=args.alpha, key=args.key, metric=args.metric, seed=getattr(args, "seed", 1330))

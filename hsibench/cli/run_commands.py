@@ -12,6 +12,15 @@ import sys
 from pathlib import Path
 
 from hsibench.cli.data_commands import add_mirror_argument, apply_mirror
+from hsibench.cli.options import (
+    UsageError,
+    add_methods_argument,
+    add_set_argument,
+    add_sweep_argument,
+    assignments,
+    seed_list,
+    sweep_axes,
+)
 from hsibench.data import storage
 
 DEFAULT_METHOD = "s2former"
@@ -21,21 +30,14 @@ ABLATION_BASE = "s2former"
 WORKER_ENV = (storage.MIRROR_ENV, storage.CACHE_ENV, storage.OFFLINE_ENV)
 
 
-def _seed_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {text!r}") from None
-
-
-def _add_trial_options(parser: argparse.ArgumentParser, set_help: str) -> None:
+def _add_trial_options(parser: argparse.ArgumentParser) -> None:
     which = parser.add_argument_group("what to run")
     which.add_argument("--protocol", help="a shipped protocol name (see `hsibench protocols list`) or a TOML path")
     which.add_argument("--preset", help="method preset: paper, cpu, smoke, … (default: the protocol's default_preset)")
     seeds = which.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=_seed_list, metavar="S1,S2,…", help="seeds to run (default: the protocol's)")
+    seeds.add_argument("--seeds", type=seed_list, metavar="S1,S2,…", help="seeds to run (default: the protocol's)")
     seeds.add_argument("--runs", type=int, metavar="N", help="the protocol's first N seeds")
-    which.add_argument("--set", action="append", metavar="KEY=VALUE", default=[], help=set_help)
+    add_set_argument(which)
     which.add_argument("--mode", choices=("legacy", "clean"), help="split mode (overrides the protocol's split_mode)")
     which.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
                        help="import a module that registers extra methods (repeatable)")
@@ -82,24 +84,34 @@ def _executor(args: argparse.Namespace, settings):
     return create_executor(args.executor, options)
 
 
-def _fixed_overrides(args: argparse.Namespace, split_lists: bool) -> dict:
-    from hsibench.runner import parse_assignments
-
-    values = parse_assignments(args.set, split_lists=split_lists)
+def _fixed_overrides(args: argparse.Namespace) -> dict:
+    """``--set`` values and ``--mode``: one value per key for every trial of the command."""
+    values = assignments(args.set)
     if args.mode:
-        values["split_mode"] = [args.mode] if split_lists else args.mode
+        if "split_mode" in values and values["split_mode"] != args.mode:
+            raise UsageError(f"--mode {args.mode} and --set split_mode={values['split_mode']} disagree; give one")
+        values["split_mode"] = args.mode
     return values
+
+
+def _seeds(protocol, args: argparse.Namespace) -> list[int]:
+    from hsibench.runner import choose_seeds
+
+    try:
+        return choose_seeds(protocol, args.seeds, args.runs)
+    except ValueError as error:  # choose_seeds checks only the user's --seeds/--runs: a usage error
+        raise UsageError(str(error)) from None
 
 
 def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: dict, grid: dict) -> tuple[int, str]:
     """Plan and run the trials; print a summary. Returns (exit code, the protocol's results folder name)."""
     from hsibench.protocol import load_protocol
-    from hsibench.runner import choose_seeds, load_plugins, plan_trials, run_campaign
+    from hsibench.runner import load_plugins, plan_trials, run_campaign
 
     apply_mirror(args)
     load_plugins(args.plugin)
     protocol = load_protocol(args.protocol)
-    seeds = choose_seeds(protocol, args.seeds, args.runs)
+    seeds = _seeds(protocol, args)
     settings = _settings(args, preset)
     specs = plan_trials(methods, args.protocol, seeds, settings, fixed=fixed, grid=grid)
     try:
@@ -109,12 +121,13 @@ def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: di
         return 130, protocol.name
     runs_dir = Path(args.out) / protocol.name / "runs"
     ok = len(result.records) - len(result.failed)
-    print(f"{len(specs)} trial(s): {ok} ok, {len(result.failed)} failed, {result.skipped} skipped as already done. "
-          f"Records: {runs_dir}")
+    rerun = f" ({len(result.superseded)} rerun because their records were made by other code)" if result.superseded else ""
+    print(f"{len(specs)} trial(s): {ok} ok, {len(result.failed)} failed, {result.skipped} skipped as already done"
+          f"{rerun}. Records: {runs_dir}")
     for record in result.failed:
-        error = record.get("error", {})
-        print(f"  FAILED {record['method']} seed {record['seed']}: {error.get('type')}: {error.get('message')}\n"
-              f"         {record.get('record_path')}", file=sys.stderr)
+        error = record.error
+        print(f"  FAILED {record.method} seed {record.seed}: {error.type if error else '?'}: "
+              f"{error.message if error else ''}\n         {record.path}", file=sys.stderr)
     if result.not_run:
         print(f"interrupted: {len(result.not_run)} trial(s) did not run; rerun the same command to resume",
               file=sys.stderr)
@@ -160,15 +173,15 @@ def _preset(args: argparse.Namespace) -> str:
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    if args.method is None and args.protocol is None:
-        args.method, args.protocol, args.preset = DEFAULT_METHOD, DEFAULT_PROTOCOL, args.preset or DEFAULT_PRESET
-        print(f"no --method/--protocol: running the offline default, {args.method} on {args.protocol} "
+    if args.methods is None and args.protocol is None:
+        args.methods, args.protocol, args.preset = [DEFAULT_METHOD], DEFAULT_PROTOCOL, args.preset or DEFAULT_PRESET
+        print(f"no --method/--protocol: running the offline default, {DEFAULT_METHOD} on {args.protocol} "
               f"(preset {args.preset})", file=sys.stderr)
-    elif args.method is None or args.protocol is None:
-        raise ValueError("give both --method and --protocol (or neither, for the offline demo default)")
+    elif args.methods is None or args.protocol is None:
+        raise UsageError("give both --method and --protocol (or neither, for the offline demo default)")
     preset = _preset(args)
-    fixed = _fixed_overrides(args, split_lists=False)
-    code, _ = _launch(args, [args.method], preset, fixed, {})
+    fixed = _fixed_overrides(args)
+    code, _ = _launch(args, args.methods, preset, fixed, {})
     if code != 130:
         _print_table(args, "main", fixed, preset=preset)
     return code
@@ -179,18 +192,19 @@ def _ablation_variants(base: str) -> list[str]:
 
     variants = [name for name in method_names() if get_method_entry(name).base == base]
     if base not in method_names():
-        raise ValueError(f"method {base!r} is not registered, so it has no ablation variants")
+        raise UsageError(f"method {base!r} is not registered, so it has no ablation variants "
+                         f"(registered: {', '.join(method_names())})")
     return [base] + variants
 
 
 def handle_ablate(args: argparse.Namespace) -> int:
     if args.protocol is None:
-        raise ValueError("--protocol is required")
+        raise UsageError("--protocol is required (e.g. hsibench ablate --protocol demo)")
     from hsibench.runner import load_plugins
 
     load_plugins(args.plugin)
     variants = args.variants or _ablation_variants(args.base)
-    fixed = _fixed_overrides(args, split_lists=False)
+    fixed = _fixed_overrides(args)
     preset = _preset(args)
     code, _ = _launch(args, variants, preset, fixed, {})
     if code != 130:
@@ -199,43 +213,57 @@ def handle_ablate(args: argparse.Namespace) -> int:
 
 
 def handle_sweep(args: argparse.Namespace) -> int:
-    if args.protocol is None or not args.method:
-        raise ValueError("--protocol and --method are required (e.g. --method s2former --set shots=1,2,3,4,5)")
-    grid = _fixed_overrides(args, split_lists=True)
+    if args.protocol is None or not args.methods:
+        raise UsageError("--protocol and --method are required (e.g. --protocol demo --method s2former "
+                         "--sweep shots=1,2,3,4,5)")
+    fixed = _fixed_overrides(args)
+    grid = sweep_axes(args.sweep, fixed)
     if not grid:
-        raise ValueError("nothing to sweep: give --set KEY=V1,V2,… (e.g. --set shots=1,2,3,4,5)")
+        hint = f" (--set {args.set[0]} sets one value; sweep with --sweep)" if args.set else ""
+        raise UsageError(f"nothing to sweep: give --sweep KEY=V1,V2,… (e.g. --sweep shots=1,2,3,4,5){hint}")
+    # a one-value axis is a fixed value: it does not make the grid larger, and the table shows its records
+    fixed.update({key: values[0] for key, values in grid.items() if len(values) == 1})
+    grid = {key: values for key, values in grid.items() if len(values) > 1}
     preset = _preset(args)
-    code, _ = _launch(args, args.method, preset, {}, grid)
-    axes = [key for key, values in grid.items() if len(values) > 1]
-    if code != 130 and len(axes) == 1:
+    code, _ = _launch(args, args.methods, preset, fixed, grid)
+    if code != 130 and len(grid) == 1:
         from hsibench.runner import split_overrides
 
-        protocol_keys, method_keys = split_overrides({axes[0]: None})  # strips a `protocol.`/`method.` prefix
-        single = {key: values[0] for key, values in grid.items() if len(values) == 1}
-        _print_table(args, "sweep", single, key=next(iter(protocol_keys or method_keys)), methods=args.method,
+        protocol_keys, method_keys = split_overrides(dict.fromkeys(grid))  # strips a `protocol.`/`method.` prefix
+        _print_table(args, "sweep", fixed, key=next(iter(protocol_keys or method_keys)), methods=args.methods,
                      preset=preset)
     return code
 
 
 def handle_results_ls(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from tabulate import tabulate
 
-    from hsibench.report import records_table
+    from hsibench.report.collect import RECORDS_COLUMNS, records_table
 
-    frame = records_table(args.out, args.protocol)
-    if args.method:
-        frame = frame[frame["method"].isin(args.method)]
-    if args.status:
-        frame = frame[frame["status"] == args.status]
-    if frame.empty:
+    rows = records_table(args.out, args.protocol)
+    rows = [row for row in rows if (not args.methods or row["method"] in args.methods)
+            and (not args.status or row["status"] == args.status)
+            and (not getattr(args, "stale", False) or row["code"] != "current")]
+    if not rows:
         where = Path(args.out) / (args.protocol or "*") / "runs"
         print(f"no records under {where}")
         return 0
-    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
-                           "display.float_format", "{:.2f}".format):
-        frame = frame.sort_values(["protocol", "method", "shots", "seed"], kind="stable")
-        print(frame.to_string(index=False, formatters={"kappa": "{:.4f}".format}))
+    rows.sort(key=lambda row: (row["protocol"] or "", row["method"], row["shots"] or 0, row["seed"]))
+    table = [[_cell(row[column], column) for column in RECORDS_COLUMNS] for row in rows]
+    print(tabulate(table, headers=RECORDS_COLUMNS, tablefmt="plain", disable_numparse=True))
+    stale = sum(row["code"] != "current" for row in rows)
+    if stale:
+        print(f"\n{stale} record(s) not made by today's code (code: stale / unrecorded): `hsibench run` reruns "
+              "them and keeps the old records under <protocol>/superseded/")
     return 0
+
+
+def _cell(value, column: str) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}" if column == "kappa" else f"{value:.2f}"
+    return str(value)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -245,26 +273,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "trial under DIR/<protocol>/runs/. Trials with an ok record are skipped, so an interrupted run "
                     "resumes when repeated. With no arguments: the embedded offline default "
                     f"({DEFAULT_METHOD} on {DEFAULT_PROTOCOL}, preset {DEFAULT_PRESET}).")
-    run.add_argument("--method", help=f"a registered method (`hsibench methods list`); default {DEFAULT_METHOD}")
-    _add_trial_options(run, "override a protocol key (shots, split_mode, normalisation, spatial_buffer, "
-                            "validation_per_class, patch_size, …) or a method config key; `protocol.KEY` / "
-                            "`method.KEY` force the side (repeatable)")
+    add_methods_argument(run, f"registered method(s) to run (`hsibench methods list`); default {DEFAULT_METHOD}")
+    _add_trial_options(run)
     run.set_defaults(handler=handle_run)
 
     ablate = subparsers.add_parser("ablate", help="run the registered ablation variants as one grid",
                                    description="Run the ablation variants of a method (default: every registered "
                                                f"variant of {ABLATION_BASE}) on a protocol, every seed.")
-    ablate.add_argument("--variants", type=lambda text: [v for v in text.split(",") if v], metavar="V1,V2,…",
-                        help="variants to run (default: the base method and all its registered variants)")
+    add_methods_argument(ablate, "variants to run (default: the base method and all its registered variants)",
+                         flags=("--variant", "--variants"), dest="variants")
     ablate.add_argument("--base", default=ABLATION_BASE, help=f"the full method (default {ABLATION_BASE})")
-    _add_trial_options(ablate, "override a protocol or method config key (repeatable)")
+    _add_trial_options(ablate)
     ablate.set_defaults(handler=handle_ablate)
 
-    sweep = subparsers.add_parser("sweep", help="run a grid: comma lists in --set become axes",
-                                  description="Run every combination of the --set value lists, every seed, e.g. "
-                                              "`--set shots=1,2,3,4,5` or `--set mask_ratio=0.25,0.5,0.75`.")
-    sweep.add_argument("--method", action="append", help="method(s) to sweep (repeatable)")
-    _add_trial_options(sweep, "KEY=V1,V2,… : a sweep axis (a protocol or method config key; repeatable)")
+    sweep = subparsers.add_parser("sweep", help="run a grid: each --sweep KEY=V1,V2,… is an axis",
+                                  description="Run every combination of the --sweep value lists, every seed, e.g. "
+                                              "`--sweep shots=1,2,3,4,5` or `--sweep mask_ratio=0.25,0.5,0.75`; "
+                                              "--set KEY=VALUE fixes a value for every trial of the grid.")
+    add_methods_argument(sweep, "method(s) to sweep")
+    _add_trial_options(sweep)
+    add_sweep_argument(sweep)
     sweep.set_defaults(handler=handle_sweep)
 
     results = subparsers.add_parser("results", help="inspect trial records")
@@ -272,7 +300,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     results.set_defaults(handler=lambda args: results.print_help() or 2)
     listing = results_commands.add_parser("ls", help="list records as a table")
     listing.add_argument("--protocol", help="only this protocol's folder")
-    listing.add_argument("--method", action="append", help="only these methods (repeatable)")
+    add_methods_argument(listing, "only these methods")
     listing.add_argument("--status", choices=("ok", "failed"))
+    listing.add_argument("--stale", action="store_true", help="only records today's code did not make")
     listing.add_argument("--out", type=Path, default=Path("results"), metavar="DIR", help="results folder")
     listing.set_defaults(handler=handle_results_ls)

@@ -65,14 +65,25 @@ class FileScene:
         """True when the whole scene loads without network."""
         return self.ground_truth_available() and any(_has_good_copy(remote) for remote in self.cube_files)
 
+    def file_roles(self, ground_truth_only: bool = False) -> list[tuple[RemoteFile, ...]]:
+        """What a load needs: each ground-truth file, then the cube (any one of its alternatives)."""
+        roles = [(remote,) for remote in self.ground_truth_roles()]
+        return roles if ground_truth_only else [*roles, self.cube_files]
+
+    def fetch(self, ground_truth_only: bool = False) -> list[tuple[RemoteFile, Path]]:
+        """(file, verified local path) of every needed file, downloading what is allowed; an error
+        names every file still missing at once."""
+        return storage.fetch_all(self.file_roles(ground_truth_only), self.info.name)
+
     # --- loading ------------------------------------------------------------------------------------
 
     def load_ground_truth(self) -> GroundTruth:
+        self.fetch(ground_truth_only=True)
         return self._read_ground_truth()[0]
 
     def load(self) -> Scene:
+        *_, (cube_file, cube_path) = self.fetch()  # every file first, so one error names all that are missing
         ground_truth, labels_read = self._read_ground_truth()
-        cube_file, cube_path = storage.fetch_any(self.cube_files, self.info.name)
         cube = self._read_cube(cube_file, cube_path)
         try:
             scene = Scene(self.info.name, cube, ground_truth, metadata=self._metadata(cube_path))

@@ -177,6 +177,18 @@ def locate(remote: RemoteFile) -> Path | None:
 # --- fetching -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MissingFile:
+    """A needed file — or a set of alternatives, any one of which would do — with no good local copy.
+
+    ``reasons`` say why it could not be downloaded (each failed URL, or no public download); the
+    offline setting, shared by every file, is named once by the message instead.
+    """
+
+    alternatives: tuple[RemoteFile, ...]
+    reasons: tuple[str, ...] = ()
+
+
 def fetch(remote: RemoteFile, scene: str = "") -> Path:
     """A verified local path of ``remote``, downloading it into the cache when needed and allowed."""
     return fetch_any((remote,), scene)[1]
@@ -185,23 +197,55 @@ def fetch(remote: RemoteFile, scene: str = "") -> Path:
 def fetch_any(alternatives: Sequence[RemoteFile], scene: str = "") -> tuple[RemoteFile, Path]:
     """The first of ``alternatives`` (e.g. a GeoTIFF or the user's .npy conversion) found locally,
     else the first downloadable one, downloaded."""
+    return fetch_all([alternatives], scene)[0]
+
+
+def fetch_all(roles: Sequence[Sequence[RemoteFile]], scene: str = "") -> list[tuple[RemoteFile, Path]]:
+    """(file, verified path) for each role — a role is one file or its alternatives — in order.
+
+    Every role is tried before anything is raised, so one error names *every* file still missing
+    (and every bad copy), not only the first: the user fixes them all in one go.
+    """
+    found: list[tuple[RemoteFile, Path]] = []
+    missing: list[MissingFile] = []
+    mismatches: list[ChecksumMismatchError] = []
+    for role in roles:
+        try:
+            result = _fetch_role(tuple(role))
+        except ChecksumMismatchError as error:
+            mismatches.append(error)
+            continue
+        if isinstance(result, MissingFile):
+            missing.append(result)
+        else:
+            found.append(result)
+    if missing:
+        raise SceneNotAvailableError(not_available_message(missing, scene, mismatches))
+    if len(mismatches) == 1:
+        raise mismatches[0]
+    if mismatches:
+        raise ChecksumMismatchError("\n".join(str(error) for error in mismatches))
+    return found
+
+
+def _fetch_role(alternatives: tuple[RemoteFile, ...]) -> tuple[RemoteFile, Path] | MissingFile:
+    """A good local copy, else a download when allowed, else what is missing and why."""
     for remote in alternatives:
         path = locate(remote)
         if path is not None:
             return remote, path
-    failures: list[str] = []
     if not any(remote.urls for remote in alternatives):
-        failures.append("no public download: the file must be obtained by hand")
-    elif is_offline():
-        failures.append(f"{OFFLINE_ENV}={os.environ[OFFLINE_ENV]} forbids network access")
-    else:
-        for remote in alternatives:
-            if remote.urls:
-                path, reasons = _download(remote)
-                if path is not None:
-                    return remote, path
-                failures += reasons
-    raise SceneNotAvailableError(not_available_message(alternatives, scene, failures))
+        return MissingFile(alternatives, ("no public download: the file must be obtained by hand",))
+    if is_offline():
+        return MissingFile(alternatives)
+    reasons: list[str] = []
+    for remote in alternatives:
+        if remote.urls:
+            path, failures = _download(remote)
+            if path is not None:
+                return remote, path
+            reasons += failures
+    return MissingFile(alternatives, tuple(reasons))
 
 
 def _download(remote: RemoteFile) -> tuple[Path | None, list[str]]:
@@ -225,26 +269,62 @@ def _download(remote: RemoteFile) -> tuple[Path | None, list[str]]:
     return None, reasons
 
 
-def not_available_message(alternatives: Sequence[RemoteFile], scene: str = "", failures: Sequence[str] = ()) -> str:
-    """What is missing, where to get it, how to check it and exactly where to put it."""
-    who = f"scene {scene!r} needs " if scene else "needed: "
-    names = " or ".join(repr(remote.name) for remote in alternatives)
-    lines = [f"{who}{names}, which is neither in the mirror nor in the cache and could not be downloaded."]
-    lines += [f"  reason: {failure}" for failure in failures]
-    for remote in alternatives:
-        lines.append(f"  {remote.name}: {_where_from(remote)}")
-        lines.append(f"    expected sha256: {remote.sha256 or 'none published (not checked)'}")
-        if remote.size:
-            lines.append(f"    size: {remote.size:,} bytes")
-    lines.append("  Put the file in one of these folders:")
+def not_available_message(missing: Sequence[MissingFile], scene: str = "",
+                          mismatches: Sequence[ChecksumMismatchError] = ()) -> str:
+    """Every missing file at once: where to get it, its size and hash, and exactly where to put it."""
+    choices = [" or ".join(remote.name for remote in item.alternatives) for item in missing]
+    who = f"scene {scene!r} needs" if scene else "needed:"
+    if len(missing) == 1:
+        lines = [f"{who} {choices[0]}, which is neither in the mirror nor in the cache and could not be downloaded."]
+    else:
+        lines = [f"{who} {len(missing)} files that are neither in the mirror nor in the cache and could not be "
+                 f"downloaded: {', '.join(choices)}."]
+    if is_offline() and any(remote.urls for item in missing for remote in item.alternatives):
+        lines.append(f"  reason: {OFFLINE_ENV}={os.environ[OFFLINE_ENV]} forbids network access")
+    for item in missing:
+        indent = "  "
+        if len(item.alternatives) > 1:
+            lines.append("  any one of:")
+            indent = "    "
+        for remote in item.alternatives:
+            lines.append(f"{indent}{remote.name}: {_where_from(remote)}")
+            lines.append(f"{indent}  expected sha256: {remote.sha256 or 'none published (not checked)'}")
+            if remote.size:
+                lines.append(f"{indent}  size: {human_size(remote.size)} ({remote.size:,} bytes)")
+        lines += [f"    reason: {reason}" for reason in item.reasons]
+    if len(missing) > 1:
+        total = sum(item.alternatives[0].size or 0 for item in missing)
+        if total and all(len(item.alternatives) == 1 for item in missing):
+            lines.append(f"  total: {human_size(total)}")
+    lines.append(f"  Put the file{'s' if len(missing) > 1 else ''} in one of these folders:")
     mirror = mirror_dir()
-    sub = alternatives[0].mirror_subdir
-    if mirror is not None:
-        lines.append(f"    {mirror / sub}   (the mirror, {MIRROR_ENV})")
-    lines.append(f"    {cache_dir() / sub}   (the cache, {CACHE_ENV})")
+    by_folder: dict[str, list[str]] = {}
+    for item in missing:
+        for remote in item.alternatives:
+            by_folder.setdefault(remote.mirror_subdir, []).append(remote.name)
+    for sub, names in by_folder.items():
+        which = f" — for {', '.join(names)}" if len(by_folder) > 1 else ""
+        if mirror is not None:
+            lines.append(f"    {mirror / sub}   (the mirror, {MIRROR_ENV}){which}")
+        lines.append(f"    {cache_dir() / sub}   (the cache, {CACHE_ENV}){which}")
+    if mismatches:
+        lines.append("  Also, present copies that do not match their registered sha256:")
+        lines += [f"    {error}" for error in mismatches]
     check = f"hsibench data verify {scene}" if scene else "hsibench data verify"
-    lines.append(f"  then check it with `{check}`.")
+    lines.append(f"  then check {'them' if len(missing) > 1 else 'it'} with `{check}`.")
     return "\n".join(lines)
+
+
+def human_size(size: int) -> str:
+    """``34_806_917`` → ``34.8 MB`` (decimal units, as download pages and file managers show them)."""
+    if size < 1000:
+        return f"{size} B"
+    value = size / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
 
 
 def _where_from(remote: RemoteFile) -> str:

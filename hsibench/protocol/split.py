@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hsibench.errors import HsibenchError
+
 SPLIT_MODES = ("legacy", "clean")
 SHORT_CLASS_POLICIES = ("error", "cap", "skip")
 
 
-class SplitError(ValueError):
+class SplitError(HsibenchError, ValueError):
     """A split that cannot be made as asked (e.g. k larger than a class)."""
 
 

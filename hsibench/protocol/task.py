@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hsibench.data import Scene
+from hsibench.errors import HsibenchError
 from hsibench.protocol.normalise import normalisation_statistics
 from hsibench.protocol.patches import PatchSampler
 from hsibench.protocol.protocol import Protocol
@@ -21,7 +22,7 @@ from hsibench.protocol.regions import region_scene
 from hsibench.protocol.split import Split
 
 
-class SourceLabelsRefused(ValueError):
+class SourceLabelsRefused(HsibenchError, ValueError):
     """A method that uses source labels was asked to run where those labels are target labels."""
 
 

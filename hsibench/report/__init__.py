@@ -6,7 +6,7 @@ Names are imported on first use: listing records (``results ls``) loads neither 
 import importlib
 
 # `render` is both a module and its main function: import it eagerly so the name means the function
-from hsibench.report.render import RENDERERS, render, to_csv, to_latex, to_markdown
+from hsibench.report.render import RENDERERS, render, to_csv, to_latex, to_markdown  # noqa: F401
 
 _NAMES = {
     "Group": "collect", "ReportError": "collect", "group_records": "collect", "matching_records": "collect",
