@@ -94,6 +94,10 @@ class Registry(Generic[Item]):
             self.load_all()
         return sorted(set(self._items) | set(self._modules_by_name))
 
+    def peek(self, name: str) -> Item | None:
+        """The item if it is registered already, without importing anything (``None`` otherwise)."""
+        return self._items.get(name)
+
     def get(self, name: str) -> Item:
         if name not in self._items:
             module = self._modules_by_name.get(name)

@@ -93,6 +93,15 @@ def get_method_entry(name: str) -> MethodEntry:
     return METHODS.get(name)
 
 
+def method_info(name: str) -> MethodInfo:
+    """What a method is, without importing a built-in method's module (and torch) just to list it."""
+    entry = METHODS.peek(name)
+    if entry is not None:
+        return entry.info
+    builtin = BUILTIN_METHODS.get(name)
+    return builtin.info if builtin is not None else get_method_entry(name).info
+
+
 def _field_types(config_class: type) -> dict[str, Any]:
     hints = typing.get_type_hints(config_class)
     return {f.name: hints[f.name] for f in dataclasses.fields(config_class)}

@@ -298,8 +298,6 @@ def test_catalog_names_are_its_keys() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="hsibench/cli/method_commands.py `_list` still calls get_method_entry() for "
-                   "every name, which imports every method module (and torch); it should print BUILTIN_METHODS' infos")
 def test_methods_list_does_not_import_torch(methods_list: tuple[dict[str, str], str]) -> None:
     rows, last_line = methods_list
     assert set(BUILTIN_METHODS) <= set(rows)

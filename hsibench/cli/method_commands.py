@@ -40,12 +40,13 @@ def _yes_no(flag: bool) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from hsibench.methods import get_method_entry, method_names
+    from hsibench.methods import method_names
+    from hsibench.methods.registry import method_info
 
     header = ("name", "family", "source labels", "pretrains", "reference")
     rows = []
-    for name in method_names():
-        info = get_method_entry(name).info
+    for name in method_names():  # built-ins from their table: listing imports no method (and no torch)
+        info = method_info(name)
         rows.append((name, info.family, _yes_no(info.uses_source_labels), _yes_no(info.pretrains), info.reference))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
