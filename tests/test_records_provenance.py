@@ -124,6 +124,16 @@ def test_changed_method_code_reruns_its_trial_and_keeps_the_old_record(tmp_path:
     listing = hsibench_in(copy, "results", "ls", "--out", str(out))
     assert listing.returncode == 0 and " stale " in listing.stdout, listing.stdout
 
+    # a seed made by the new code beside one made by the old: one table may not mix them unless told
+    assert hsibench_in(copy, *[("1220" if value == "1330" else value) for value in run]).returncode == 0
+    table = ["table", "main", "--protocol", "demo", "--out", str(out)]
+    refused = hsibench_in(copy, *table)
+    assert refused.returncode == 1 and "made by different code" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    mixed = hsibench_in(copy, *table, "--allow-mixed-code")
+    assert mixed.returncode == 0 and "MIXED code" in mixed.stdout, mixed.stderr
+    (out / "demo" / "runs" / next(p.name for p in (out / "demo" / "runs").glob("svm-seed1220-*.json"))).unlink()
+
     rerun = hsibench_in(copy, *run)
     assert rerun.returncode == 0, rerun.stderr
     assert "1 rerun because their records were made by other code" in rerun.stdout

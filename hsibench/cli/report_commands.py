@@ -29,6 +29,9 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--std", choices=("sample", "population"), default="sample",
                         help="sample std (ddof 1, default) or population std (ddof 0, as the DCFSL code)")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the Wilcoxon test")
+    parser.add_argument("--allow-mixed-code", action="store_true",
+                        help="accept records made by different versions of the code (refused by default; the caption "
+                             "then says MIXED code)")
     parser.add_argument("--key", default="shots", help="the swept key of `sweep` tables/figures (e.g. mask_ratio)")
     parser.add_argument("--metric", choices=("OA", "AA", "kappa"), default="OA", help="metric of sweep tables/figures")
 
@@ -49,7 +52,8 @@ def _request(args: argparse.Namespace):
                          "`table sweep --key KEY`")
     return ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                          methods=args.methods, preset=args.preset, proposed=args.proposed, ddof=STD_KINDS[args.std],
-                         alpha=args.alpha, key=args.key, metric=args.metric, seed=getattr(args, "seed", 1330))
+                         alpha=args.alpha, key=args.key, metric=args.metric, seed=getattr(args, "seed", 1330),
+                         allow_mixed_code=args.allow_mixed_code)
 
 
 def handle_table(args: argparse.Namespace) -> int:

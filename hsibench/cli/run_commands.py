@@ -61,6 +61,9 @@ def _add_trial_options(parser: argparse.ArgumentParser) -> None:
                       help="save every trial's full-scene prediction map (default: seed 1330 only)")
     maps.add_argument("--no-maps", dest="maps", action="store_const", const="none", help="save no maps")
     how.add_argument("--force", action="store_true", help="rerun trials that already have an ok record")
+    how.add_argument("--deterministic", action="store_true",
+                     help="torch.use_deterministic_algorithms in every trial (threads are fixed either way): reruns "
+                          "are bit-identical on the same hardware, thread count and torch build — never across CPUs")
 
 
 def _settings(args: argparse.Namespace, preset: str):
@@ -70,6 +73,7 @@ def _settings(args: argparse.Namespace, preset: str):
     # and more threads than free cores slow torch down badly on a shared machine
     cpus = args.cpus_per_trial or 1.0
     return TrialSettings(out_dir=args.out, cache_dir=args.cache or default_pretraining_cache(), preset=preset,
+                         deterministic=args.deterministic,
                          device=args.device, threads=max(1, int(cpus)), maps=args.maps or "auto",
                          plugins=tuple(args.plugin))
 

@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hsibench.errors import HsibenchError
 from hsibench.protocol.protocol import parse_region
+from hsibench.report.errors import ReportError
 from hsibench.report.provenance import check_single_code
 from hsibench.runner.record_schema import TrialRecord
 from hsibench.runner.records import load_records
 
 log = logging.getLogger(__name__)
-
-
-class ReportError(HsibenchError, ValueError):
-    """Records that cannot make the asked-for table or figure; the message says what to run or change."""
 
 
 def source_overlaps_target(protocol: dict[str, Any]) -> bool:

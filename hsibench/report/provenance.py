@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from hsibench.errors import HsibenchError
 from hsibench.provenance import code_fingerprint
+from hsibench.report.errors import ReportError
 from hsibench.runner.record_schema import TrialRecord
 
 CURRENT, STALE, UNRECORDED = "current", "stale", "unrecorded"
 
 
-class MixedCodeError(HsibenchError, ValueError):
+class MixedCodeError(ReportError):
     """Records of one table made by different code; the message names them and how to proceed."""
 
 

@@ -24,6 +24,7 @@ class TrialSettings:
     preset: str = "paper"
     device: str = "auto"
     threads: int = 1
+    deterministic: bool = False
     maps: str = "auto"  # auto: seed MAP_SEED only; all; none
     plugins: tuple[str, ...] = ()
 
@@ -83,6 +84,7 @@ def plan_trials(methods: list[str], protocol: str, seeds: list[int], settings: T
                     method_overrides=method_overrides, protocol_overrides=protocol_overrides,
                     out_dir=str(Path(settings.out_dir).resolve()), cache_dir=str(Path(settings.cache_dir).resolve()),
                     device=settings.device, threads=settings.threads, plugins=settings.plugins,
+                    deterministic=settings.deterministic,
                     save_map=settings.maps == "all" or (settings.maps == "auto" and seed == MAP_SEED),
                 ))
     return specs
