@@ -22,9 +22,12 @@ import numpy as np
 from hsibench.data import GroundTruth, Scene
 from hsibench.data.synthetic import SyntheticSpec, generate_scene, scene_for_ground_truth
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+def default_mirror() -> Path:
+    """The scene mirror the benchmarks read real ground-truth maps from: ``HSIBENCH_MIRROR`` (the data layer's setting)."""
+    return Path(os.environ.get("HSIBENCH_MIRROR") or "hsibench-mirror-not-set")
 
-#: The real scenes' sizes (SCENES.md): ground-truth maps read from the mirror, spectra generated.
+
+#: The real scenes' sizes (as registered): ground-truth maps read from the mirror, spectra generated.
 REAL_GROUND_TRUTHS = {"pu": 103, "sa": 204, "ip": 200}
 #: Pavia Centre as the field uses it (1096×715, 102 bands); no ground truth of it is in the mirror.
 PAVIA_CENTRE_SHAPE = (1096, 715, 102)
@@ -53,7 +56,7 @@ class BenchOptions:
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     scale: float = 1.0  # share of each real scene's area (benchmarks at a fraction of the real sizes)
     seconds: float = 3.0  # minimum measuring time of a throughput figure
-    mirror: Path = SHARED_DATA
+    mirror: Path = field(default_factory=default_mirror)
     preset: str = "cpu"
     device: str = "cpu"
 
@@ -105,14 +108,15 @@ def pavia_centre_sized(scale: float = 1.0) -> Scene:
 
 
 @cache
-def real_sized(name: str, mirror: Path = SHARED_DATA) -> Scene:
+def real_sized(name: str, mirror: Path | None = None) -> Scene:
     """The real ground-truth map of ``name`` (pu, sa, ip) with generated spectra of its real band count."""
     from hsibench.data import load_ground_truth
     from hsibench.data.storage import set_mirror
 
     if name not in REAL_GROUND_TRUTHS:
         raise KeyError(f"no real-size benchmark scene {name!r}; choose one of {sorted(REAL_GROUND_TRUTHS)}")
-    set_mirror(mirror)
+    if mirror is not None:
+        set_mirror(mirror)
     ground_truth: GroundTruth = load_ground_truth(name)
     spec = SyntheticSpec(bands=REAL_GROUND_TRUTHS[name], num_classes=len(ground_truth.class_ids()), layout_seed=9)
     return scene_for_ground_truth(ground_truth, spec)

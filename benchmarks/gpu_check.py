@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from tabulate import tabulate
 from torch import nn
 
-from benchmarks.common import SHARED_DATA, Measurement, real_sized
+from benchmarks.common import Measurement, default_mirror, real_sized
 from hsibench.data import Scene
 from hsibench.data.synthetic import SyntheticSpec, generate_scene
 from hsibench.methods import RunContext, create_method, resolve_config
@@ -193,16 +193,17 @@ def throughput(step: Callable[[], object], items: int, seconds: float, device: t
 # ---------------------------------------------------------------------------------------------- data and models
 def pu_sized_scene(report: Report) -> Scene:
     """Real PU ground truth (mirror files) with generated spectra; a generated 610×340×103 scene without the mirror."""
-    if SHARED_DATA.is_dir():
+    mirror = default_mirror()
+    if mirror.is_dir():
         try:
-            scene = real_sized("pu")
-            report.note(f"scene: the real Pavia University ground-truth map (610×340) from {SHARED_DATA}, "
+            scene = real_sized("pu", mirror)
+            report.note(f"scene: the real Pavia University ground-truth map (610×340) from {mirror}, "
                         "generated 103-band spectra")
             return scene
         except Exception as error:  # a mirror without PaviaU_gt.mat, an unreadable file: measure anyway
             reason = f"{type(error).__name__}: {error}"
     else:
-        reason = f"the mirror {SHARED_DATA} does not exist"
+        reason = f"the mirror {mirror} does not exist (set HSIBENCH_MIRROR)"
     height, width, bands = PU_SHAPE
     spec = SyntheticSpec(height=height, width=width, bands=bands, num_classes=PU_CLASSES, layout_seed=9)
     report.note(f"scene: GENERATED 610×340×103 scene (hsibench.data.synthetic) because {reason}; "

@@ -14,7 +14,7 @@ from hsibench.data.files import FileScene
 REAL_SCENES = ("ip", "pu", "pc", "sa", "sa_a", "sa_a_corrected", "ksc", "bo", "hu13", "ch")
 FILE_SCENES = [name for name in scene_names() if isinstance(get_scene_source(name), FileScene)]
 
-# SCENES.md, "path under uploads/": the EHU wiki's folders, to check the md5 rule ehu_urls() follows
+# The EHU wiki's "path under uploads/" folders, to check the md5 rule ehu_urls() follows
 EHU_UPLOAD_FOLDERS = {
     "Indian_pines_corrected.mat": "6/67", "Indian_pines_gt.mat": "c/c4", "PaviaU.mat": "e/ee",
     "PaviaU_gt.mat": "5/50", "Pavia.mat": "e/e3", "Pavia_gt.mat": "5/53", "Salinas_corrected.mat": "a/a3",

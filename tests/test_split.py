@@ -12,7 +12,7 @@ from hsibench.protocol import PUBLISHED_SEEDS, SplitError, clean_split, legacy_s
 def published_dcfsl_selection(ground_truth: np.ndarray, shots: int, seed: int) -> tuple[list, list]:
     """The selection as the published DCFSL script writes it (index lists into np.nonzero's row-major order).
 
-    Written here independently of hsibench's implementation, step by step as PROTOCOLS.md spells it out,
+    Written here independently of hsibench's implementation, step by step as the published DCFSL code does it,
     so the test compares two implementations rather than one with itself.
     """
     np.random.seed(seed)

@@ -1,4 +1,4 @@
-"""The real scenes: one registration per scene, facts only (source: shared/data/SCENES.md).
+"""The real scenes: one registration per scene, facts only (each from its publisher, cited beside it).
 
 Class tables are ``id: (name, labeled pixels)``; Houston 2013's are ``id: (name, train, test)``
 pixels of its official maps. Counts of scenes marked ``counts_verified`` were read from the real

@@ -31,7 +31,7 @@ class FileScene:
     its official train ∪ test maps). ``dropped_bands`` are 1-based, as papers list them, and make a
     derived scene (Salinas-A corrected from the raw Salinas-A cube). ``optional_official_maps`` are
     added when present and skipped otherwise (Pavia U's community train/test maps, which
-    have no public download). ``documented_counts`` are the per-class pixel counts SCENES.md gives;
+    have no public download). ``documented_counts`` are the per-class pixel counts the publishers document;
     tests compare them with the real files where ``counts_verified``.
     """
 
