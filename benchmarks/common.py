@@ -22,6 +22,7 @@ import numpy as np
 from hsibench.data import GroundTruth, Scene
 from hsibench.data.synthetic import SyntheticSpec, generate_scene, scene_for_ground_truth
 
+
 def default_mirror() -> Path:
     """The scene mirror the benchmarks read real ground-truth maps from: ``HSIBENCH_MIRROR`` (the data layer's setting)."""
     return Path(os.environ.get("HSIBENCH_MIRROR") or "hsibench-mirror-not-set")
