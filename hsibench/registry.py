@@ -8,6 +8,7 @@ import Ray). An unknown name is an error that lists the valid names and suggests
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 from collections.abc import Callable, Iterable, Iterator
@@ -93,6 +94,16 @@ class Registry(Generic[Item]):
         if not self._modules_by_name:
             self.load_all()
         return sorted(set(self._items) | set(self._modules_by_name))
+
+    @contextlib.contextmanager
+    def replaced(self, name: str, item: Item) -> Iterator[Item]:
+        """Within the block, ``name`` means ``item`` (tests that poison a scene or fake a method); restored after."""
+        previous = self.get(name)
+        self._items[name] = item
+        try:
+            yield item
+        finally:
+            self._items[name] = previous
 
     def peek(self, name: str) -> Item | None:
         """The item if it is registered already, without importing anything (``None`` otherwise)."""

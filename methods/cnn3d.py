@@ -107,8 +107,7 @@ class HybridSN(nn.Module):
     reference="Roy et al., IEEE GRSL 2020, HybridSN: Exploring 3-D–2-D CNN Feature Hierarchy for Hyperspectral "
               "Image Classification",
     config=HybridSNConfig,
-    presets={"paper": {}, "cpu": {"pca_max_pixels": 50_000},
-             "smoke": {"epochs": 30, "pca_components": 13, "pca_max_pixels": 5_000}},
+    presets={"cpu": {"pca_max_pixels": 50_000}, "smoke": {"epochs": 30, "pca_components": 13, "pca_max_pixels": 5_000}},
 )
 class HybridSNMethod(PatchClassifierMethod):
     """HybridSN (3-D + 2-D CNN on PCA-reduced patches) trained from scratch on the target support set."""

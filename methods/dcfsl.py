@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hsibench.methods.base import Method, RunContext
+from hsibench.methods.optimization import OptimizerStep
 from hsibench.methods.registry import register_method
 from hsibench.methods.spectral_layers import BandMapping
 from hsibench.methods.training import autocast, predict_in_batches, seed_everything, to_device
@@ -305,7 +306,6 @@ def prototype_logits(queries: torch.Tensor, support: torch.Tensor, way: int, sho
     reference="Li et al., IEEE TGRS 2022, Deep Cross-Domain Few-Shot Learning for Hyperspectral Image Classification",
     config=DCFSLConfig,
     presets={
-        "paper": {},
         "cpu": {"episodes": 200, "mapped_bands": 32, "episode_queries": 5, "domain_batch_size": 32},
         "smoke": {"episodes": 30, "mapped_bands": 32, "block_channels": (4, 8), "feature_channels": 16,
                   "episode_queries": 4, "domain_batch_size": 12, "source_per_class": 40, "random_layer_width": 128,
@@ -347,8 +347,9 @@ class DCFSL(Method):
         network.to(device).train()
         discriminator.to(device).train()
         joint_map.to(device)
-        optimizers = [torch.optim.Adam(network.parameters(), lr=config.learning_rate),
-                      torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate)]
+        optimizer_step = OptimizerStep([torch.optim.Adam(network.parameters(), lr=config.learning_rate),
+                                        torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate)],
+                                       device, context.amp)
         pools = {"source": SourcePool(self.source, config.source_per_class, context.numpy_rng(offset=2), generator),
                  "target": TargetPool(task, config, generator)}
         way = task.num_classes
@@ -375,11 +376,7 @@ class DCFSL(Method):
                                    torch.full((len(other_batch), 1), float(other == "source"))]).to(device)
             domain_loss = F.binary_cross_entropy_with_logits(domain_logits, is_source)
             loss = few_shot_loss + config.domain_loss_weight * domain_loss
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
+            optimizer_step(loss)
             if (episode + 1) % report_every == 0 or episode + 1 == config.episodes:
                 context.progress(stage="episodes", epoch=episode + 1, epochs=config.episodes, loss=loss.item())
         self.network = network.eval()

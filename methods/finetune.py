@@ -89,7 +89,6 @@ def labelled_domain_digest(source: Domain) -> str:
     reference="Yosinski et al., NeurIPS 2014, How transferable are features in deep neural networks?",
     config=FinetuneConfig,
     presets={
-        "paper": {},
         "cpu": {"mapped_bands": 32, "pretrain_max_steps": 200, "pretrain_batch_size": 64, "epochs": 50},
         "smoke": {"mapped_bands": 32, "block_channels": (4, 8), "feature_channels": 16, "pretrain_epochs": 1,
                   "pretrain_max_steps": 30, "pretrain_batch_size": 32, "epochs": 25},

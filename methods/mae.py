@@ -10,12 +10,14 @@ constraint or distillation.
 - **Tokens**: the S×S pixels of a patch. Each pixel's spectrum passes a per-scene mapping layer
   (1×1 linear + batch norm to ``mapped_bands``, as in ``dcfsl``), a linear embedding to
   ``embed_dim``, plus fixed 2-D sin-cos positions (as MAE).
-- **Pretraining** (source, no labels): random masking keeps ``1 − mask_ratio`` of the tokens
-  (per-sample shuffle, as MAE's ``random_masking``); an encoder of timm ``Block`` s sees only
+- **Pretraining** (source, no labels): random masking keeps round((1 − ``mask_ratio``)·S²) of
+  the tokens (MAE's per-sample shuffle, ``masking.py``, shared with S²Former; at the default
+  0.75 this is MAE's ``int(L·0.25)`` for every patch size); an encoder of timm ``Block`` s sees only
   the visible ones; a light decoder (mask tokens, its own sin-cos positions, ``Block`` s)
   reconstructs the masked pixels' standardised *source* spectra through a source-specific
   output layer; the loss is their mean squared error. AdamW (β = 0.9, 0.95, weight decay 0.05
-  on weights, none on norms and biases), linear warm-up then cosine decay.
+  on weights, none on norms and biases), linear warm-up at (step + 1)/warm-up steps of the peak,
+  then cosine decay (``lr_schedule.py``).
   Pretraining pixels are drawn uniformly from the whole source scene (labelled or not), and
   the result is cached under (source content, pretraining keys, ``pretrain_seed``) — shared by
   every seed of a protocol.
@@ -31,15 +33,17 @@ learning-rate decay, drop-path, mixup or label smoothing (a few dozen labelled p
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
-from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
 from timm.models.vision_transformer import Block
 from torch import nn
 
 from hsibench.methods.base import RunContext
+from hsibench.methods.lr_schedule import warmup_cosine_scheduler
+from hsibench.methods.masking import random_masking
+from hsibench.methods.optimization import OptimizerStep
+from hsibench.methods.position_embedding import pixel_position_embedding
 from hsibench.methods.registry import register_method
 from hsibench.methods.spectral_layers import BandMapping
 from hsibench.methods.supervised import OptimizerName, PretrainedPatchClassifierMethod, SupervisedConfig
@@ -75,11 +79,6 @@ class MAEConfig(SupervisedConfig):
     pretrain_seed: int = 0
 
 
-def sincos_positions(patch_size: int, dim: int) -> torch.Tensor:
-    """Fixed 2-D sin-cos position embeddings ``[1, S², dim]`` of the pixel grid (row-major, like ``flatten``)."""
-    return build_sincos2d_pos_embed([patch_size, patch_size], dim).unsqueeze(0)
-
-
 def transformer_blocks(dim: int, depth: int, heads: int, mlp_ratio: float) -> nn.Sequential:
     return nn.Sequential(*[Block(dim, heads, mlp_ratio=mlp_ratio, qkv_bias=True) for _ in range(depth)])
 
@@ -90,7 +89,7 @@ class PixelTokenEncoder(nn.Module):
     def __init__(self, mapped_bands: int, patch_size: int, config: MAEConfig) -> None:
         super().__init__()
         self.embed = nn.Linear(mapped_bands, config.embed_dim)
-        self.register_buffer("position", sincos_positions(patch_size, config.embed_dim), persistent=False)
+        self.register_buffer("position", pixel_position_embedding(patch_size, config.embed_dim), persistent=False)
         self.blocks = transformer_blocks(config.embed_dim, config.depth, config.heads, config.mlp_ratio)
         self.norm = nn.LayerNorm(config.embed_dim)
 
@@ -99,18 +98,6 @@ class PixelTokenEncoder(nn.Module):
 
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.norm(self.blocks(tokens))
-
-
-def random_masking(tokens: torch.Tensor, mask_ratio: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """MAE's per-sample random masking: (visible tokens [N, keep, d], mask [N, L] with 1 = masked, restore order [N, L])."""
-    count, length, dim = tokens.shape
-    keep = max(1, int(length * (1 - mask_ratio)))
-    shuffle = torch.rand(count, length, device=tokens.device).argsort(dim=1)  # ascending noise: first `keep` stay
-    restore = shuffle.argsort(dim=1)
-    visible = tokens.gather(1, shuffle[:, :keep, None].expand(-1, -1, dim))
-    mask = torch.ones(count, length, device=tokens.device)
-    mask[:, :keep] = 0
-    return visible, mask.gather(1, restore), restore
 
 
 class MaskedAutoencoder(nn.Module):
@@ -124,7 +111,8 @@ class MaskedAutoencoder(nn.Module):
         self.decoder_embed = nn.Linear(config.embed_dim, config.decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.decoder_dim))
         nn.init.normal_(self.mask_token, std=0.02)
-        self.register_buffer("decoder_position", sincos_positions(patch_size, config.decoder_dim), persistent=False)
+        self.register_buffer("decoder_position", pixel_position_embedding(patch_size, config.decoder_dim),
+                             persistent=False)
         self.decoder_blocks = transformer_blocks(config.decoder_dim, config.decoder_depth, config.decoder_heads,
                                                  config.mlp_ratio)
         self.decoder_norm = nn.LayerNorm(config.decoder_dim)
@@ -140,7 +128,7 @@ class MaskedAutoencoder(nn.Module):
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         """The reconstruction loss of a batch of source patches ``[N, S, S, B]``: MSE over the masked pixels."""
         target = patches.flatten(1, 2)  # [N, L, B]
-        visible, mask, restore = random_masking(self.encoder.tokens(self.mapping(patches)), self.mask_ratio)
+        visible, mask, restore, _ = random_masking(self.encoder.tokens(self.mapping(patches)), self.mask_ratio)
         prediction = self.forward_decoder(self.encoder.encode(visible), restore)
         per_pixel = (prediction.float() - target).pow(2).mean(dim=-1)  # [N, L]
         return (per_pixel * mask).sum() / mask.sum()
@@ -160,12 +148,16 @@ class MAEClassifier(nn.Module):
         return self.head(features.mean(dim=1))
 
 
-def warmup_cosine(step: int, total: int, warmup: int) -> float:
-    """Learning-rate factor: linear warm-up over ``warmup`` steps, then half a cosine down to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+def pretraining_schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Warm-up over ``warmup`` steps at ``(step + 1) / warmup`` of the peak, then half a cosine from the peak to 0.
+
+    In the shared schedule's terms: the ramp reaches the peak *on* its last step, so it is a
+    ramp of ``warmup − 1`` steps from ``1 / warmup``, and the cosine starts from the peak at step
+    ``warmup`` (the peak is used twice).
+    """
+    if warmup == 0:
+        return warmup_cosine_scheduler(optimizer, total, 0, 1.0)
+    return warmup_cosine_scheduler(optimizer, total, warmup - 1, 1 / warmup, decay_start=warmup)
 
 
 def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -184,9 +176,8 @@ def pretrain_masked_autoencoder(source: Domain, config: MAEConfig, context: RunC
     model = MaskedAutoencoder(source.bands, source.patches.patch_size, config).to(device).train()
     optimizer = torch.optim.AdamW(decay_groups(model, config.pretrain_weight_decay), lr=config.pretrain_learning_rate,
                                   betas=(0.9, 0.95))
-    warmup = int(config.pretrain_warmup * config.pretrain_steps)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, config.pretrain_steps,
-                                                                                       warmup))
+    schedule = pretraining_schedule(optimizer, config.pretrain_steps, int(config.pretrain_warmup * config.pretrain_steps))
+    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
     height, width = source.shape
     report_every = max(1, config.pretrain_steps // 100)
     losses: list[float] = []
@@ -195,10 +186,7 @@ def pretrain_masked_autoencoder(source: Domain, config: MAEConfig, context: RunC
                               torch.randint(width, (config.pretrain_batch_size,), generator=generator)], dim=1)
         with autocast(device, context.amp):
             loss = model(to_device(source.patches.gather(coords), device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        optimizer_step(loss)
         if (step + 1) % report_every == 0 or step + 1 == config.pretrain_steps:
             losses.append(loss.item())
             context.progress(stage="pretrain", epoch=step + 1, epochs=config.pretrain_steps, loss=losses[-1])
@@ -211,7 +199,6 @@ def pretrain_masked_autoencoder(source: Domain, config: MAEConfig, context: RunC
     reference="He et al., CVPR 2022, Masked Autoencoders Are Scalable Vision Learners",
     config=MAEConfig,
     presets={
-        "paper": {},
         "cpu": {"pretrain_steps": 300, "pretrain_batch_size": 128, "epochs": 50},
         "smoke": {"pretrain_steps": 30, "pretrain_batch_size": 32, "mapped_bands": 32, "embed_dim": 32, "depth": 2,
                   "epochs": 40},

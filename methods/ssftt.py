@@ -107,7 +107,7 @@ class SSFTT(nn.Module):
     reference="Sun et al., IEEE TGRS 2022, Spectral–Spatial Feature Tokenization Transformer for Hyperspectral "
               "Image Classification",
     config=SSFTTConfig,
-    presets={"paper": {}, "cpu": {"pca_max_pixels": 50_000}, "smoke": {"epochs": 40, "pca_max_pixels": 5_000}},
+    presets={"cpu": {"pca_max_pixels": 50_000}, "smoke": {"epochs": 40, "pca_max_pixels": 5_000}},
 )
 class SSFTTMethod(PatchClassifierMethod):
     """SSFTT (3-D/2-D convolutions, Gaussian-weighted tokenizer, transformer) trained on the target support set."""

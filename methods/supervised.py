@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hsibench.methods.base import Method, RunContext
+from hsibench.methods.optimization import OptimizerStep
 from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, seed_everything, to_device
 from hsibench.protocol import Domain, FewShotTask, PatchSampler
@@ -81,12 +82,6 @@ def random_dihedral(patches: torch.Tensor, generator: torch.Generator) -> torch.
     return torch.where(flips[:, 2, None, None, None], patches.transpose(1, 2), patches)
 
 
-def _grad_scaler(device: torch.device, amp: bool) -> torch.amp.GradScaler:
-    """Loss scaling only where autocast runs in float16 (bfloat16 needs none)."""
-    float16 = amp and device.type == "cuda" and not torch.cuda.is_bf16_supported()
-    return torch.amp.GradScaler("cuda", enabled=float16)
-
-
 def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, labels: np.ndarray,
                    schedule: FitSchedule, context: RunContext, stage: str, stream: int = 0) -> list[float]:
     """Cross-entropy training of ``model`` on the patches around ``coords``; returns the mean loss of each epoch.
@@ -102,12 +97,11 @@ def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, 
     device = context.device
     model.to(device).train()
     optimizer = OPTIMIZERS[schedule.optimizer](model.parameters(), schedule.learning_rate, schedule.weight_decay)
-    scaler = _grad_scaler(device, context.amp)
+    optimizer_step = OptimizerStep(optimizer, device, context.amp)
     generator = context.generator(stream)
     coords = np.asarray(coords)
     targets = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     epoch_losses: list[float] = []
-    step = 0
     for epoch in range(schedule.epochs):
         total, batches = 0.0, 0
         for batch in minibatches(len(coords), schedule.batch_size, generator, drop_last=True):
@@ -117,16 +111,13 @@ def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, 
             with autocast(device, context.amp):
                 logits = model(to_device(inputs, device))
             loss = F.cross_entropy(logits.float(), targets[batch].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            total, batches, step = total + loss.item(), batches + 1, step + 1
-            if schedule.max_steps is not None and step >= schedule.max_steps:
+            optimizer_step(loss)
+            total, batches = total + loss.item(), batches + 1
+            if schedule.max_steps is not None and optimizer_step.updates >= schedule.max_steps:
                 break
         epoch_losses.append(total / max(batches, 1))
         context.progress(stage=stage, epoch=epoch + 1, epochs=schedule.epochs, loss=epoch_losses[-1])
-        if schedule.max_steps is not None and step >= schedule.max_steps:
+        if schedule.max_steps is not None and optimizer_step.updates >= schedule.max_steps:
             break
     model.eval()
     return epoch_losses

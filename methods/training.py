@@ -23,12 +23,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when enabled (and supported), a no-op on the CPU."""
+def autocast_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
+    """The dtype mixed precision computes in: bf16 on CUDA where supported, else fp16; ``None`` (full fp32) on the CPU.
+
+    The one place that decides it: :func:`autocast` runs in this dtype, and
+    :func:`~hsibench.methods.optimization.needs_loss_scaling` reads it to decide on a GradScaler.
+    """
     if enabled and device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-    return contextlib.nullcontext()
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """Autocast in :func:`autocast_dtype` when enabled on CUDA, a no-op on the CPU."""
+    dtype = autocast_dtype(device, enabled)
+    return contextlib.nullcontext() if dtype is None else torch.autocast("cuda", dtype=dtype)
 
 
 def to_device(batch: torch.Tensor, device: torch.device) -> torch.Tensor:

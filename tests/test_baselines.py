@@ -135,11 +135,11 @@ def test_target_test_labels_cannot_change_predictions(name: str, trials: Callabl
     clean = trials(name)
     target = demo.target.scene
     poisoned = PoisonedTarget(scene_registry.get_scene_source(target), clean.split.support.coords)
-    monkeypatch.setitem(scene_registry._SCENES, target, poisoned)
-    # the poison is real: loading the target now gives other labels for test pixels
-    test_rows, test_cols = clean.split.test.coords.T
-    assert (load_scene(target).labels[test_rows, test_cols] != clean.split.test.labels).mean() > 0.5
-    again = run_trial(name, demo, cache_dir, split=clean.split)  # same split, poisoned scene
+    with scene_registry.SCENES.replaced(target, poisoned):
+        # the poison is real: loading the target now gives other labels for test pixels
+        test_rows, test_cols = clean.split.test.coords.T
+        assert (load_scene(target).labels[test_rows, test_cols] != clean.split.test.labels).mean() > 0.5
+        again = run_trial(name, demo, cache_dir, split=clean.split)  # same split, poisoned scene
     np.testing.assert_array_equal(again.predictions, clean.predictions)
 
 
@@ -240,17 +240,6 @@ def test_gradient_reversal_flips_and_scales_the_gradient() -> None:
     GradientReversal.apply(x, 0.5).sum().backward()
     assert x.grad.tolist() == [-0.5, -0.5, -0.5]
     assert reversal_weight(0, 100, 10.0) == 0.0 and 0.99 < reversal_weight(100, 100, 10.0) < 1.0
-
-
-def test_random_masking_keeps_the_requested_share_and_restores_order() -> None:
-    from hsibench.methods.mae import random_masking
-
-    tokens = torch.arange(2 * 8, dtype=torch.float32).view(2, 8, 1)
-    visible, mask, restore = random_masking(tokens, 0.75)
-    assert visible.shape == (2, 2, 1) and mask.sum(dim=1).tolist() == [6.0, 6.0]
-    for row in range(2):  # the visible tokens are exactly the unmasked ones
-        assert sorted(visible[row, :, 0].tolist()) == tokens[row, mask[row] == 0, 0].tolist()
-    assert torch.equal(restore.argsort(dim=1).argsort(dim=1), restore)
 
 
 def test_svm_searches_only_with_enough_samples_per_class() -> None:

@@ -51,33 +51,7 @@ def test_shapes_for_odd_patches_and_band_counts(patch_size: int, bands: int) -> 
     assert torch.isfinite(out["loss"])
 
 
-@pytest.mark.parametrize("patch_size", [5, 7, 9])
-@pytest.mark.parametrize("ratio", [0.25, 0.5, 0.75])
-def test_masking_keeps_exactly_the_stated_number_of_tokens(patch_size: int, ratio: float) -> None:
-    length = patch_size ** 2
-    tokens = torch.randn(4, length, 8)
-    visible, mask, ids_restore, ids_keep = S2FormerMaskedAutoencoder.random_masking(
-        tokens, ratio, torch.Generator().manual_seed(0))
-    keep = round((1 - ratio) * length)
-    assert visible.shape == (4, keep, 8)
-    assert (mask.sum(dim=1) == length - keep).all()
-    # the visible tokens are the unmasked ones, in shuffled order
-    for sample in range(4):
-        assert torch.equal(mask[sample, ids_keep[sample]], torch.zeros(keep))
-        assert torch.equal(visible[sample], tokens[sample, ids_keep[sample]])
-    assert torch.equal(torch.sort(ids_restore, dim=1).values, torch.arange(length).expand(4, -1))
-
-
-def test_masks_differ_between_seeds_and_repeat_with_the_same_seed() -> None:
-    tokens = torch.randn(8, 81, 4)
-    mask_of = lambda seed: S2FormerMaskedAutoencoder.random_masking(tokens, 0.5, torch.Generator().manual_seed(seed))[1]
-    assert torch.equal(mask_of(0), mask_of(0))
-    assert not torch.equal(mask_of(0), mask_of(1))
-
-
-def test_masking_that_keeps_no_token_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least one"):
-        S2FormerMaskedAutoencoder.random_masking(torch.randn(1, 4, 2), 0.9)
+# masking itself (counts, restore order, generators) is tested with the shared block in test_method_blocks.py
 
 
 # (cross_attention, spatial output depends on spectral input, spectral output depends on spatial input)

@@ -1,4 +1,4 @@
-"""Per-scene spectral adapters: a scene's C bands → the encoder's C₀ aligned bands (PAPER.md §1).
+"""Per-scene spectral adapters: a scene's C bands → the encoder's C₀ aligned bands (docs/interpretation.md §1).
 
 Paper: the scenes have different band counts, so something must map each scene into the
 shared encoder's input space; the paper does not say what. Interpretation (``band_alignment``):

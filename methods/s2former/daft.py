@@ -1,4 +1,4 @@
-"""Diffusion-Aligned Fine-Tuning (DAFT, PAPER.md §7): diffusion schedule, EMA teacher, alignment loss.
+"""Diffusion-Aligned Fine-Tuning (DAFT, docs/interpretation.md §7): diffusion schedule, EMA teacher, alignment loss.
 
 *Paper*: a teacher–student distillation during fine-tuning that "aligns semantic evolution
 trajectories", for robust transfer with few labels. *Ours* (each choice a config key):

@@ -1,4 +1,4 @@
-"""Frequency Domain Constraint (FDC, PAPER.md §6): a high-frequency magnitude loss via the real FFT.
+"""Frequency Domain Constraint (FDC, docs/interpretation.md §6): a high-frequency magnitude loss via the real FFT.
 
 *Paper*: keep frequency-domain consistency through an rFFT and a high-frequency magnitude loss,
 to sharpen fine detail. *Ours* (every choice a config key in method.py):

@@ -1,16 +1,17 @@
 """S²Former: a dual-branch spatial–spectral transformer with bidirectional cross-attention.
 
-Component by component (numbers refer to /work/shared/docs/PAPER.md "Interpretation"):
+Component by component (numbers refer to docs/interpretation.md):
 
 - Dual branch (§2, §3) — *paper*: a spatial and a spectral branch. *Ours*: spatial tokens are
   the S² pixels of a patch, ``t_i = W·a_i + p_i`` with a fixed 2-D sin-cos position embedding
-  (MAE's choice: no parameters that depend on S); spectral tokens are G contiguous groups of
-  the C₀ aligned bands, each embedding its S×S×g sub-cube, plus a learned 1-D position
-  embedding (one per band group).
-- Random masking of the spatial branch (§2) — *paper*: yes. *Ours*: MAE's per-sample shuffle;
-  exactly round((1 − r)·S²) visible tokens are encoded. The spectral branch then sees the patch
-  with the masked pixels zeroed; otherwise cross-attention would hand the spatial branch the
-  very spectra it must reconstruct. Optional spectral-token masking (``spectral_mask_ratio``).
+  (MAE's choice: no parameters that depend on S; ``methods/position_embedding.py``, shared with
+  ``mae``); spectral tokens are G contiguous groups of the C₀ aligned bands, each embedding its
+  S×S×g sub-cube, plus a learned 1-D position embedding (one per band group).
+- Random masking of the spatial branch (§2) — *paper*: yes. *Ours*: MAE's per-sample shuffle
+  (``methods/masking.py``, shared with ``mae``); exactly round((1 − r)·S²) visible tokens are
+  encoded. The spectral branch then sees the patch with the masked pixels zeroed; otherwise
+  cross-attention would hand the spatial branch the very spectra it must reconstruct. Optional
+  spectral-token masking (``spectral_mask_ratio``).
 - Bidirectional cross-attention (§4) — *paper*: the branches guide each other. *Ours*: each
   block runs timm's pre-norm self-attention block in each branch, then (simultaneously, both
   reading the post-self-attention states) ``H_spa ← H_spa + CA(H_spa → H_spe)`` and
@@ -35,10 +36,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp, build_sincos2d_pos_embed, trunc_normal_
+from timm.layers import DropPath, Mlp, trunc_normal_
 from timm.models.vision_transformer import Block
 from torch import nn
 
+from hsibench.methods.masking import random_masking
+from hsibench.methods.position_embedding import pixel_position_embedding
 from hsibench.methods.s2former.fdc import frequency_domain_constraint
 
 
@@ -89,9 +92,8 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-def spatial_position_embedding(patch_size: int, dim: int) -> torch.Tensor:
-    """Fixed 2-D sin-cos embedding of the S×S pixel grid, [1, S², dim] (row-major like the tokens)."""
-    return build_sincos2d_pos_embed([patch_size, patch_size], dim).unsqueeze(0)
+#: the fixed 2-D sin-cos embedding of the S×S pixel grid, [1, S², dim]; under this name for benchmarks/bench_s2former.py
+spatial_position_embedding = pixel_position_embedding
 
 
 class CrossAttention(nn.Module):
@@ -167,7 +169,7 @@ class S2FormerEncoder(nn.Module):
         self.shape = shape
         route = CROSS_ATTENTION_ROUTES[shape.cross_attention]
         self.spatial_embed = nn.Linear(shape.aligned_bands, shape.dim)
-        self.register_buffer("spatial_pos", spatial_position_embedding(shape.patch_size, shape.dim), persistent=False)
+        self.register_buffer("spatial_pos", pixel_position_embedding(shape.patch_size, shape.dim), persistent=False)
         self.spectral_embed = nn.Linear(shape.spatial_tokens * shape.group_width, shape.dim)
         self.spectral_pos = nn.Parameter(torch.zeros(1, shape.spectral_groups, shape.dim))
         rates = torch.linspace(0, shape.drop_path, shape.depth).tolist()  # stochastic depth grows with depth (timm)
@@ -257,7 +259,7 @@ class S2FormerMaskedAutoencoder(nn.Module):
         self.decoder_embed_spatial = nn.Linear(shape.dim, decoder.dim)
         self.decoder_embed_spectral = nn.Linear(shape.dim, decoder.dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder.dim))
-        self.register_buffer("decoder_spatial_pos", spatial_position_embedding(shape.patch_size, decoder.dim),
+        self.register_buffer("decoder_spatial_pos", pixel_position_embedding(shape.patch_size, decoder.dim),
                              persistent=False)
         self.decoder_spectral_pos = nn.Parameter(torch.zeros(1, shape.spectral_groups, decoder.dim))
         self.decoder_blocks = nn.ModuleList(Block(decoder.dim, decoder.heads, 4.0, qkv_bias=True)
@@ -269,28 +271,8 @@ class S2FormerMaskedAutoencoder(nn.Module):
         for module in (self.decoder_embed_spatial, self.decoder_embed_spectral, self.decoder_blocks, self.reconstruction_head):
             module.apply(_init_weights)
 
-    @staticmethod
-    def random_masking(tokens: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """MAE's per-sample random masking by argsort of uniform noise.
-
-        tokens: [N, L, D]. Returns (visible [N, K, D], mask [N, L] with 1 = masked, ids_restore [N, L],
-        ids_keep [N, K]) with exactly K = round((1 − mask_ratio)·L) visible tokens per sample.
-        """
-        n, length, dim = tokens.shape
-        keep = round((1 - mask_ratio) * length)
-        if not 1 <= keep <= length:
-            raise ValueError(f"mask_ratio {mask_ratio} keeps {keep} of {length} tokens; it must keep at least one")
-        device = generator.device if generator is not None else tokens.device
-        noise = torch.rand(n, length, generator=generator, device=device).to(tokens.device)  # [N, L]
-        ids_shuffle = torch.argsort(noise, dim=1)  # ascending: small noise is kept
-        ids_restore = torch.argsort(ids_shuffle, dim=1)
-        ids_keep = ids_shuffle[:, :keep]  # [N, K]
-        visible = torch.gather(tokens, 1, ids_keep.unsqueeze(-1).expand(-1, -1, dim))
-        mask = torch.ones(n, length, device=tokens.device)
-        mask[:, :keep] = 0
-        mask = torch.gather(mask, 1, ids_restore)  # back to token order
-        return visible, mask, ids_restore, ids_keep
+    #: MAE's per-sample random masking (``hsibench.methods.masking``), here as in MAE's model API
+    random_masking = staticmethod(random_masking)
 
     def forward_encoder(self, patches: torch.Tensor, mask_ratio: float, spectral_mask_ratio: float = 0.0,
                         generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

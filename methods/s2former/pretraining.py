@@ -1,8 +1,10 @@
-"""Self-supervised pretraining on the source scene's pixels, without labels (PAPER.md §5–§6).
+"""Self-supervised pretraining on the source scene's pixels, without labels (docs/interpretation.md §5–§6).
 
 One loop, MAE's engine_pretrain in spirit: seeded minibatches of source pixels (all of them,
 or a seeded subsample of ``pretrain_samples``), patches gathered on the fly, masked
-reconstruction + FDC, AdamW with warmup + cosine learning rate (timm's scheduler).
+reconstruction + FDC, AdamW with warm-up + cosine learning rate (:mod:`hsibench.methods.lr_schedule`),
+one :class:`~hsibench.methods.optimization.OptimizerStep` per batch. Every setting is read from
+:class:`~hsibench.methods.s2former.config.S2FormerConfig`.
 
 The reconstruction loss on a fixed evaluation batch with a fixed mask is measured before and
 after training (``initial_loss`` / ``final_loss``), so "pretraining learned something" is a
@@ -12,36 +14,22 @@ check on equal terms rather than a comparison of noisy running averages.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from timm.scheduler import CosineLRScheduler
 
+from hsibench.methods.base import RunContext
+from hsibench.methods.lr_schedule import warmup_cosine_scheduler
+from hsibench.methods.optimization import OptimizerStep
+from hsibench.methods.optimization import gradient_scaler as gradient_scaler  # noqa: F401 — benchmarks/gpu_check.py imports it from here
+from hsibench.methods.s2former.config import S2FormerConfig
 from hsibench.methods.s2former.model import S2FormerMaskedAutoencoder
 from hsibench.methods.training import autocast, minibatches, to_device
 from hsibench.protocol import Domain
 
 #: pixels in the fixed evaluation batch (before/after reconstruction loss)
 EVALUATION_PIXELS = 512
-
-
-@dataclass(frozen=True)
-class PretrainingSettings:
-    epochs: int
-    batch_size: int
-    lr: float
-    weight_decay: float
-    warmup_fraction: float
-    mask_ratio: float
-    spectral_mask_ratio: float
-    fdc_weight: float  # 0 = no FDC
-    fdc_cutoff: float
-    fdc_axes: str
-    samples: int | None
-    seed: int
-    amp: bool
 
 
 @dataclass
@@ -62,65 +50,70 @@ def pretraining_coords(source: Domain, samples: int | None, seed: int) -> np.nda
     return coords[np.sort(chosen)]
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_fraction: float) -> CosineLRScheduler:
-    """Per-update linear warmup then cosine decay to 0 (timm), stepped with ``step_update``."""
-    warmup = int(warmup_fraction * total_steps)
-    return CosineLRScheduler(optimizer, t_initial=max(total_steps, 1), warmup_t=warmup,
-                             warmup_lr_init=0.0, warmup_prefix=False, t_in_epochs=False)
+def mask_ratios(config: S2FormerConfig) -> tuple[float, float]:
+    """(spatial, spectral) mask ratios of pretraining: both 0 with ``masking`` off (a plain autoencoder on every pixel)."""
+    return (config.mask_ratio, config.spectral_mask_ratio) if config.masking else (0.0, 0.0)
 
 
-def gradient_scaler(device: torch.device, amp: bool) -> torch.amp.GradScaler:
-    """Loss scaling only where autocast falls back to float16 (CUDA without bfloat16); else a no-op."""
-    needed = amp and device.type == "cuda" and not torch.cuda.is_bf16_supported()
-    return torch.amp.GradScaler(device.type, enabled=needed)
+def fdc_weight(config: S2FormerConfig) -> float:
+    """λ_fdc, or 0 with ``fdc`` off (the loss is then the reconstruction alone)."""
+    return config.fdc_weight if config.fdc else 0.0
+
+
+def learning_rate_schedule(optimizer: torch.optim.Optimizer, total_updates: int,
+                           config: S2FormerConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """S²Former's schedule, for pretraining and fine-tuning alike: ``warmup_fraction`` of the updates warm up from
+    ``warmup_start_factor`` of the peak, under one cosine over the whole run (timm's ``warmup_prefix=False``)."""
+    return warmup_cosine_scheduler(optimizer, total_updates, int(config.warmup_fraction * total_updates),
+                                   config.warmup_start_factor)
 
 
 @torch.no_grad()
-def reconstruction_loss(model: S2FormerMaskedAutoencoder, patches: torch.Tensor, settings: PretrainingSettings,
-                        device: torch.device) -> float:
+def reconstruction_loss(model: S2FormerMaskedAutoencoder, patches: torch.Tensor, config: S2FormerConfig,
+                        context: RunContext) -> float:
     """MSE on masked pixels of a fixed batch with a fixed mask (eval mode, no FDC)."""
     was_training = model.training
     model.eval()
-    generator = torch.Generator().manual_seed(settings.seed + 7)
-    with autocast(device, settings.amp):
-        loss = model(to_device(patches, device), settings.mask_ratio, settings.spectral_mask_ratio, generator)
+    generator = torch.Generator().manual_seed(config.pretrain_seed + 7)
+    with autocast(context.device, context.amp):
+        loss = model(to_device(patches, context.device), *mask_ratios(config), generator)
     model.train(was_training)
     return float(loss["reconstruction"])
 
 
-def pretrain(model: S2FormerMaskedAutoencoder, source: Domain, settings: PretrainingSettings,
-             device: torch.device, progress: Callable[..., None]) -> PretrainingResult:
-    """Train ``model`` (already on ``device``) on the source pixels; returns the loss record."""
-    coords = pretraining_coords(source, settings.samples, settings.seed)
-    evaluation = np.random.default_rng([settings.seed, 2]).choice(len(coords), min(EVALUATION_PIXELS, len(coords)),
-                                                                  replace=False)
-    evaluation_patches = source.patches.gather(coords[np.sort(evaluation)])
-    result = PretrainingResult(reconstruction_loss(model, evaluation_patches, settings, device), math.nan)
+def pretrain(model: S2FormerMaskedAutoencoder, source: Domain, config: S2FormerConfig,
+             context: RunContext) -> PretrainingResult:
+    """Train ``model`` (already on ``context.device``) on the source pixels; returns the loss record.
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    steps_per_epoch = math.ceil(len(coords) / settings.batch_size)
-    scheduler = cosine_schedule(optimizer, settings.epochs * steps_per_epoch, settings.warmup_fraction)
-    batch_generator = torch.Generator().manual_seed(settings.seed)
-    mask_generator = torch.Generator().manual_seed(settings.seed + 1)
-    scaler = gradient_scaler(device, settings.amp)
+    ``context`` gives the device, mixed precision (already combined with ``config.amp``) and the
+    progress callback; every seed comes from ``config.pretrain_seed``, never from the trial.
+    """
+    device, seed = context.device, config.pretrain_seed
+    coords = pretraining_coords(source, config.pretrain_samples, seed)
+    evaluation = np.random.default_rng([seed, 2]).choice(len(coords), min(EVALUATION_PIXELS, len(coords)),
+                                                         replace=False)
+    evaluation_patches = source.patches.gather(coords[np.sort(evaluation)])
+    result = PretrainingResult(reconstruction_loss(model, evaluation_patches, config, context), math.nan)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(coords) / config.pretrain_batch_size)
+    schedule = learning_rate_schedule(optimizer, config.pretrain_epochs * steps_per_epoch, config)
+    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
+    batch_generator = torch.Generator().manual_seed(seed)
+    mask_generator = torch.Generator().manual_seed(seed + 1)
+    spatial_ratio, spectral_ratio = mask_ratios(config)
     model.train()
-    update = 0
-    for epoch in range(settings.epochs):
+    for epoch in range(config.pretrain_epochs):
         total, count = 0.0, 0
-        for index in minibatches(len(coords), settings.batch_size, batch_generator):
+        for index in minibatches(len(coords), config.pretrain_batch_size, batch_generator):
             patches = to_device(source.patches.gather(coords[index.numpy()]), device)
-            with autocast(device, settings.amp):
-                losses = model(patches, settings.mask_ratio, settings.spectral_mask_ratio, mask_generator,
-                               settings.fdc_weight, settings.fdc_cutoff, settings.fdc_axes)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(losses["loss"]).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            update += 1
-            scheduler.step_update(update)
+            with autocast(device, context.amp):
+                losses = model(patches, spatial_ratio, spectral_ratio, mask_generator, fdc_weight(config),
+                               config.fdc_cutoff, config.fdc_axes)
+            optimizer_step(losses["loss"])
             total = total + losses["loss"].detach() * len(index)  # stays on the device: no sync per step
             count += len(index)
         result.epoch_losses.append(float(total) / count)
-        progress(stage="pretrain", epoch=epoch + 1, epochs=settings.epochs, loss=result.epoch_losses[-1])
-    result.final_loss = reconstruction_loss(model, evaluation_patches, settings, device)
+        context.progress(stage="pretrain", epoch=epoch + 1, epochs=config.pretrain_epochs, loss=result.epoch_losses[-1])
+    result.final_loss = reconstruction_loss(model, evaluation_patches, config, context)
     return result
