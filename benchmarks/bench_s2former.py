@@ -25,6 +25,7 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from hsibench.methods import resolve_config, resolve_device
+from hsibench.methods.position_embedding import pixel_position_embedding
 from hsibench.methods.s2former.band_alignment import LinearBandAdapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
 from hsibench.methods.s2former.method import encoder_shape
@@ -33,7 +34,6 @@ from hsibench.methods.s2former.model import (
     S2Former,
     S2FormerEncoder,
     S2FormerMaskedAutoencoder,
-    spatial_position_embedding,
 )
 from hsibench.methods.training import autocast
 
@@ -47,7 +47,7 @@ class PlainTransformer(nn.Module):
         super().__init__()
         self.adapter = LinearBandAdapter(BANDS, aligned_bands)
         self.embed = nn.Linear(aligned_bands, dim)
-        self.register_buffer("pos", spatial_position_embedding(PATCH, dim))
+        self.register_buffer("pos", pixel_position_embedding(PATCH, dim))
         self.blocks = nn.Sequential(*(Block(dim, heads, mlp_ratio, qkv_bias=True) for _ in range(depth)))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, CLASSES)

@@ -48,11 +48,11 @@ from benchmarks.common import Measurement, default_mirror, real_sized
 from hsibench.data import Scene
 from hsibench.data.synthetic import SyntheticSpec, generate_scene
 from hsibench.methods import RunContext, create_method, resolve_config
+from hsibench.methods.optimization import gradient_scaler
 from hsibench.methods.s2former.band_alignment import LinearBandAdapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
 from hsibench.methods.s2former.method import encoder_shape
 from hsibench.methods.s2former.model import DecoderShape, S2Former, S2FormerEncoder, S2FormerMaskedAutoencoder
-from hsibench.methods.s2former.pretraining import gradient_scaler
 from hsibench.methods.training import autocast, predict_in_batches
 from hsibench.protocol import Domain, build_source_domain, load_protocol
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from hsibench.methods import RunContext, create_method, resolve_device
-from hsibench.methods.training import seed_everything
+from hsibench.methods.training import autocast_dtype, seed_everything
 from hsibench.protocol import build_task, make_split
 from hsibench.protocol.regions import region_scene
 from hsibench.protocol.task import class_index
@@ -81,11 +81,12 @@ def trial_context(spec: TrialSpec, progress: Progress | None = None) -> RunConte
                       cache_dir=Path(spec.cache_dir or default_pretraining_cache()), progress=progress or _silent)
 
 
+PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
 def precision_of(context: RunContext) -> str:
-    """The dtype training and inference compute in: autocast runs only on CUDA (bf16 where supported)."""
-    if not context.amp or context.device.type != "cuda":
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    """The dtype training and inference compute in (the methods' one autocast decision)."""
+    return PRECISION_NAMES[autocast_dtype(context.device, context.amp)]
 
 
 def code_provenance(resolved: ResolvedTrial) -> CodeProvenance:

@@ -92,10 +92,6 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-#: the fixed 2-D sin-cos embedding of the S×S pixel grid, [1, S², dim]; under this name for benchmarks/bench_s2former.py
-spatial_position_embedding = pixel_position_embedding
-
-
 class CrossAttention(nn.Module):
     """Multi-head attention whose queries come from one token set and keys/values from another.
 

@@ -22,7 +22,6 @@ import torch
 from hsibench.methods.base import RunContext
 from hsibench.methods.lr_schedule import warmup_cosine_scheduler
 from hsibench.methods.optimization import OptimizerStep
-from hsibench.methods.optimization import gradient_scaler as gradient_scaler  # noqa: F401 — benchmarks/gpu_check.py imports it from here
 from hsibench.methods.s2former.config import S2FormerConfig
 from hsibench.methods.s2former.model import S2FormerMaskedAutoencoder
 from hsibench.methods.training import autocast, minibatches, to_device
