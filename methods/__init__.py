@@ -10,6 +10,7 @@ if __name__ != "hsibench.methods":  # e.g. `import methods.svm` from the reposit
         f"this folder is the package `hsibench.methods`, not `{__name__}`: import `hsibench.methods…` "
         "(importing it under a second name would register every method twice)")
 
+from hsibench.lazy import lazy_exports
 from hsibench.methods.info import MethodInfo
 from hsibench.methods.registry import (
     MethodEntry,
@@ -30,12 +31,7 @@ _NEEDS_TORCH = {
 }
 
 
-def __getattr__(name: str):
-    if name in _NEEDS_TORCH:
-        import importlib
-
-        return getattr(importlib.import_module(_NEEDS_TORCH[name]), name)
-    raise AttributeError(f"module 'hsibench.methods' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _NEEDS_TORCH)
 
 
 __all__ = [

@@ -6,7 +6,7 @@ every import of an ``hsibench`` module counts, at module level or inside a funct
 import still ties two modules together), except those under ``if TYPE_CHECKING:``.
 
 Layers, lowest first: the foundation (``hsibench/__init__.py``, ``errors.py``, ``registry.py``,
-``_checkout.py``, ``provenance/``) → data → protocol → methods → runner → report → cli. A module
+``_checkout.py``, ``lazy.py``, ``provenance/``) → data → protocol → methods → runner → report → cli. A module
 may import its own layer and lower ones only.
 """
 
@@ -28,6 +28,7 @@ LAYERS = ("foundation", "data", "protocol", "methods", "runner", "report", "cli"
 #: the layer of each part of the package (``hsibench.<part>...``); the package's own ``__init__`` is the foundation
 LAYER_OF_PART = {
     "errors": "foundation", "registry": "foundation", "_checkout": "foundation", "provenance": "foundation",
+    "lazy": "foundation",
     "data": "data",
     "protocol": "protocol", "protocol_files": "protocol",
     "methods": "methods",

@@ -4,6 +4,7 @@ Splits need only NumPy; the names that need torch (patches, the views methods se
 first use, so `hsibench split` and `hsibench protocols` start in a fraction of a second.
 """
 
+from hsibench.lazy import lazy_exports
 from hsibench.protocol.protocol import (
     PUBLISHED_SEEDS,
     Protocol,
@@ -25,12 +26,7 @@ _NEEDS_TORCH = {
 }
 
 
-def __getattr__(name: str):
-    if name in _NEEDS_TORCH:
-        import importlib
-
-        return getattr(importlib.import_module(_NEEDS_TORCH[name]), name)
-    raise AttributeError(f"module 'hsibench.protocol' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _NEEDS_TORCH)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 Names are imported on first use: listing records (``results ls``) loads neither matplotlib nor torch.
 """
 
-import importlib
+from hsibench.lazy import lazy_exports
 
 # `render` is both a module and its main function: import it eagerly so the name means the function
 from hsibench.report.render import RENDERERS, render, to_csv, to_latex, to_markdown  # noqa: F401
@@ -20,10 +20,7 @@ _NAMES = {
 }
 
 
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"hsibench.report.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'hsibench.report' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: f"hsibench.report.{module}" for name, module in _NAMES.items()})
 
 
 __all__ = sorted([*_NAMES, "RENDERERS", "render", "to_csv", "to_latex", "to_markdown"])

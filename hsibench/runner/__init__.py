@@ -9,7 +9,7 @@ Names are imported on first use: reading records (the report layer, ``results ls
 neither torch nor Ray.
 """
 
-import importlib
+from hsibench.lazy import lazy_exports
 
 _NAMES = {
     "CampaignResult": "campaign", "run_campaign": "campaign",
@@ -28,10 +28,7 @@ _NAMES = {
 }
 
 
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"hsibench.runner.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'hsibench.runner' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, {name: f"hsibench.runner.{module}" for name, module in _NAMES.items()})
 
 
 __all__ = sorted(_NAMES)
