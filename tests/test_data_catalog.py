@@ -1,4 +1,4 @@
-"""The real-scene registrations: their facts, and the real files of ../shared/data (read through the mirror)."""
+"""The real-scene registrations: their facts, and the real files of the test mirror (read through the mirror code path)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from hsibench.data import SceneNotAvailableError, get_scene_source, load_ground_truth, load_scene, scene_names, storage
 from hsibench.data.files import FileScene
 
-REAL_SCENES = ("ip", "pu", "pc", "sa", "sa_a", "sa_a_corrected", "ksc", "bo", "hu13", "ch")
+REAL_SCENES = ("ip", "pu", "pc", "sa", "sa_a", "sa_a_corrected", "ksc", "bo", "hu13", "ch",
+               "jr", "av", "muufl", "pusub", "urban")
 FILE_SCENES = [name for name in scene_names() if isinstance(get_scene_source(name), FileScene)]
 
 # The EHU wiki's "path under uploads/" folders, to check the md5 rule ehu_urls() follows

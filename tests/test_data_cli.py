@@ -30,7 +30,7 @@ def test_list_shows_every_scene_and_where_its_files_are(real_mirror: Path, capsy
     code, output = _run(capsys, "list")
     assert code == 0
     assert all(_row(output, name) for name in scene_names())
-    assert _row(output, "sa_a")[-1] == "mirror" and _row(output, "sa_a")[-6:-4] == ["224", "83×86"]
+    assert _row(output, "sa_a")[-1] == "mirror" and _row(output, "sa_a")[-7:-5] == ["224", "83×86"]
     assert _row(output, "pu")[-2:] == ["labels", "only"]
     assert _row(output, "pc")[-1] == "missing"
     assert str(real_mirror) in output
@@ -103,3 +103,39 @@ def test_verify_exits_non_zero_on_a_mismatch(tmp_path: Path, real_data: Path, mo
 def test_unknown_scene_is_one_clear_line(capsys) -> None:
     code, output = _run(capsys, "info", "indian_pines")
     assert code == 1 and "unknown scene 'indian_pines'" in output and "Valid names:" in output
+
+
+# --- labels, options and wavelengths --------------------------------------------------------------
+
+
+def test_list_shows_unlabeled_and_derived_scenes(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "list")
+    assert code == 0
+    for name in ("av", "muufl", "pusub", "urban"):
+        assert "unlabeled" in _row(output, name) and _row(output, name)[-1] == "mirror"
+    assert "derived" in _row(output, "jr") and "surveyed" in _row(output, "sa_a")
+    assert _row(output, "demo_source")[-4] == "generated"
+
+
+def test_info_jasper_ridge_says_its_labels_are_derived(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "info", "jr")
+    assert code == 0
+    assert "DERIVED, not surveyed" in output
+    assert "Jasper Ridge labels are derived from unmixing reference abundances (arg-max, purity ≥ 0.8)" in output
+    assert "394.92–2446.6 nm" in output and "nominal AVIRIS band centres" in output and "SlectBands" in output
+    assert _row(output, "2")[-2:] == ["Water", "3070"]
+
+
+def test_info_takes_scene_options(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "info", "jr", "--option", "purity=0.6")
+    assert code == 0 and "purity ≥ 0.6" in output and _row(output, "2")[-2:] == ["Water", "3259"]
+    code, output = _run(capsys, "info", "jr", "--option", "purity=1.5")
+    assert code == 1 and "option purity=1.5 is not valid" in output and "(0, 1]" in output
+    code, output = _run(capsys, "info", "pusub", "--option", "purity=0.5")
+    assert code == 1 and "takes no options" in output
+
+
+def test_info_unlabeled_scene_shows_wavelengths_and_no_classes(real_mirror: Path, capsys) -> None:
+    code, output = _run(capsys, "info", "muufl")
+    assert code == 0 and "unlabeled" in output and "classes: none" in output
+    assert "367.7–1043.4 nm" in output and "file key `wavelengths`" in output

@@ -7,13 +7,16 @@ so ``--mirror DIR`` works after any sub-command as well as before it.
 from __future__ import annotations
 
 import argparse
+import ast
+from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
 from hsibench.data import SceneSource, get_scene_source, scene_names, storage
-from hsibench.data.errors import HsibenchDataError
+from hsibench.data.errors import HsibenchDataError, SceneOptionError
 from hsibench.data.files import FileScene
+from hsibench.data.registry import resolve_options
 from hsibench.data.storage import RemoteFile
 
 # --- the mirror option, shared with other sub-commands --------------------------------------------
@@ -44,6 +47,8 @@ def scene_file_status(source: SceneSource) -> str:
         return source.info.access  # e.g. "generated": nothing to fetch
     cube_places = set().union(*(file_places(remote) for remote in source.cube_files))
     label_places = [file_places(remote) for remote in source.ground_truth_roles()]
+    if not label_places:  # unlabeled: only the cube matters
+        return "+".join(sorted(cube_places, key=["mirror", "cache"].index)) or "missing"
     if not all(label_places):
         return "cube only" if cube_places else "missing"
     if not cube_places:
@@ -55,6 +60,13 @@ def _size(shape: tuple[int, ...]) -> str:
     return "×".join(str(extent) for extent in shape)
 
 
+def label_kind(source: SceneSource) -> str:
+    """One word for `data list`: surveyed, derived, unlabeled, or generated (the generator's own truth)."""
+    if source.info.access == "generated":
+        return "generated"
+    return {"survey": "surveyed", "derived": "derived", "none": "unlabeled"}[source.info.labels]
+
+
 # --- list -----------------------------------------------------------------------------------------
 
 
@@ -64,12 +76,14 @@ def _list(args: argparse.Namespace) -> int:
     for name in scene_names():
         source = get_scene_source(name)
         info = source.info
-        rows.append((name, info.title, info.shape[2], _size(info.shape[:2]), len(info.class_names), info.sensor,
-                     info.access, scene_file_status(source)))
-    print(tabulate(rows, headers=("name", "scene", "bands", "H×W", "classes", "sensor", "access", "files")))
+        rows.append((name, info.title, info.shape[2], _size(info.shape[:2]), len(info.class_names), label_kind(source),
+                     info.sensor, info.access, scene_file_status(source)))
+    print(tabulate(rows, headers=("name", "scene", "bands", "H×W", "classes", "labels", "sensor", "access", "files")))
     mirror = storage.mirror_dir()
     print(f"\nmirror: {mirror or '(none; set --mirror or ' + storage.MIRROR_ENV + ')'}    cache: {storage.cache_dir()}")
     print("files: where a scene's files are present (hashes are checked by `hsibench data verify`).")
+    print("labels: surveyed ground truth, derived (computed, e.g. from unmixing abundances: see `hsibench data "
+          "info NAME`), or unlabeled (a source for self-supervised pretraining).")
     return 0
 
 
@@ -121,20 +135,53 @@ def _verify(args: argparse.Namespace) -> int:
 # --- info -----------------------------------------------------------------------------------------
 
 
+def parse_options(pairs: list[str] | None, scene: str) -> dict[str, Any]:
+    """``["purity=0.6"]`` → ``{"purity": 0.6}``: values are Python literals (numbers, strings, True/False)."""
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, equals, text = pair.partition("=")
+        if not equals or not name:
+            raise SceneOptionError(f"scene {scene!r}: --option takes NAME=VALUE, got {pair!r}")
+        try:
+            options[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[name] = text
+    return options
+
+
 def _info(args: argparse.Namespace) -> int:
     apply_mirror(args)
     source = get_scene_source(args.name)
     info = source.info
+    options = parse_options(args.option, info.name)
+    # an unknown option or a bad value fails here, with a message naming what is valid
+    resolved = resolve_options(info, options, getattr(source, "option_checks", None))
+    labels = {"survey": "surveyed ground truth", "derived": "DERIVED, not surveyed",
+              "none": "unlabeled (no ground truth)"}[info.labels]
+    if info.access == "generated":
+        labels = "generated with the scene (the generator's own truth)"
     facts = [
         ("name", info.name), ("title", info.title), ("shape (H×W×bands)", _size(info.shape)),
         ("sensor", info.sensor or "—"), ("spectral range", _range(info.spectral_range_nm)),
+        ("wavelengths", info.wavelength_source or "unknown"), ("labels", labels),
+    ]
+    if info.labels == "derived":
+        note = source.label_note(resolved) if hasattr(source, "label_note") else info.label_note
+        facts.append(("label note", note))
+    if info.options:
+        facts.append(("options", ", ".join(f"{name}={value!r}" for name, value in resolved.items())
+                      + ("" if options else " (defaults; change with --option NAME=VALUE)")))
+    facts += [
         ("access", info.access), ("licence", info.licence or "not stated"), ("citation", info.citation or "—"),
         ("notes", info.notes or "—"), ("files", scene_file_status(source)),
     ]
     facts += [(f"file {remote.relative_path}", remote.sha256 or "no published sha256") for remote in info.files]
     print(tabulate(facts, tablefmt="plain"))
     print()
-    counts, origin = _class_counts(source)
+    if not info.labeled:
+        print("classes: none (an unlabeled scene)")
+        return 0
+    counts, origin = _class_counts(source, options)
     rows = [(class_id, class_name, *(table.get(class_id, 0) for table in counts.values()))
             for class_id, class_name in sorted(info.class_names.items())]
     print(tabulate(rows, headers=("id", "class", *counts)))
@@ -142,16 +189,19 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _class_counts(source: SceneSource) -> tuple[dict[str, dict[int, int]], str]:
+def _class_counts(source: SceneSource, options: dict[str, Any]) -> tuple[dict[str, dict[int, int]], str]:
     """Per-class pixel counts: from the ground-truth file when it is here, else as documented."""
     available = getattr(source, "ground_truth_available", source.is_available)
     if available():
-        ground_truth = source.load_ground_truth()
+        ground_truth = source.load_ground_truth(**options)
         maps = {"labels": ground_truth.labels, **ground_truth.official_maps}
-        return {name: _count(labels) for name, labels in maps.items()}, "read from the ground-truth file(s)"
+        origin = ("derived from the cube file's abundances with the options above" if source.info.labels == "derived"
+                  else "read from the ground-truth file(s)")
+        return {name: _count(labels) for name, labels in maps.items()}, origin
     documented = dict(getattr(source, "documented_counts", {}))
     status = "verified" if getattr(source, "counts_verified", False) else "reported"
-    return documented, f"ground truth not present; {status} counts from the registry (`hsibench data fetch`)"
+    defaults = " at the default options" if source.info.options else ""
+    return documented, f"ground truth not present; {status} counts{defaults} from the registry (`hsibench data fetch`)"
 
 
 def _count(labels: np.ndarray) -> dict[int, int]:
@@ -181,8 +231,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("names", nargs="*", metavar="NAME", help="scenes to check (default: all)")
     verify.set_defaults(handler=_verify)
 
-    info = actions.add_parser("info", help="facts and class table of one scene")
+    info = actions.add_parser("info", help="facts, wavelengths and class table of one scene")
     info.add_argument("name", metavar="NAME")
+    info.add_argument("--option", action="append", metavar="NAME=VALUE",
+                      help="a scene option (e.g. Jasper Ridge's purity=0.6); repeatable")
     info.set_defaults(handler=_info)
 
     for parser in (listing, fetch, verify, info):

@@ -5,9 +5,11 @@ from hsibench.data.errors import (
     HsibenchDataError,
     SceneFileError,
     SceneNotAvailableError,
+    SceneOptionError,
     UnknownSceneError,
 )
 from hsibench.data.registry import (
+    LABEL_KINDS,
     SceneInfo,
     SceneSource,
     get_scene_source,
@@ -19,6 +21,7 @@ from hsibench.data.registry import (
 from hsibench.data.scene import GroundTruth, Scene
 
 __all__ = [
+    "LABEL_KINDS",
     "ChecksumMismatchError",
     "GroundTruth",
     "HsibenchDataError",
@@ -26,6 +29,7 @@ __all__ = [
     "SceneFileError",
     "SceneInfo",
     "SceneNotAvailableError",
+    "SceneOptionError",
     "SceneSource",
     "UnknownSceneError",
     "get_scene_source",

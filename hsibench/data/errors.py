@@ -22,3 +22,7 @@ class ChecksumMismatchError(HsibenchDataError):
 
 class SceneFileError(HsibenchDataError):
     """A file is present with the right hash (or none registered) but cannot be read as expected."""
+
+
+class SceneOptionError(HsibenchDataError, ValueError):
+    """A scene option that the scene does not have, or a value outside its valid range."""

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from hsibench.data.registry import SceneInfo, register_scene
+from hsibench.data.registry import SceneInfo, register_scene, resolve_options
 from hsibench.data.scene import GroundTruth, Scene
 
 
@@ -110,6 +111,7 @@ def generate_scene(name: str, spec: SyntheticSpec) -> Scene:
         cube=render_cube(abundances, materials, spec, rng),
         ground_truth=GroundTruth(scene=name, labels=labels, class_names=class_names),
         metadata={"generated": True, "spec": spec.__dict__, "wavelengths_nm": wavelengths.tolist()},
+        wavelengths_nm=wavelengths,
     )
 
 
@@ -123,7 +125,7 @@ def scene_for_ground_truth(ground_truth: GroundTruth, spec: SyntheticSpec) -> Sc
     labels = ground_truth.labels
     ids = [0, *ground_truth.class_ids()]
     rng = np.random.default_rng([spec.layout_seed, 7])
-    _, materials = scene_materials(spec, len(ids))
+    wavelengths, materials = scene_materials(spec, len(ids))
     abundances = np.empty((*labels.shape, len(ids)), np.float32)
     for index, class_id in enumerate(ids):
         abundances[..., index] = gaussian_filter((labels == class_id).astype(np.float32), spec.region_scale / 4)
@@ -133,6 +135,7 @@ def scene_for_ground_truth(ground_truth: GroundTruth, spec: SyntheticSpec) -> Sc
         cube=render_cube(abundances, materials, spec, rng),
         ground_truth=ground_truth,
         metadata={"generated": True, "spectra_only": True, "spec": spec.__dict__},
+        wavelengths_nm=wavelengths,
     )
 
 
@@ -146,14 +149,20 @@ class SyntheticScene:
             class_names={k + 1: f"material {k + 1}" for k in range(spec.num_classes)},
             sensor="synthetic", spectral_range_nm=spec.spectral_range_nm, licence="generated (public domain)",
             citation="hsibench synthetic scene generator", access="generated",
+            wavelength_source=f"synthetic band grid ({spec.bands} bands evenly spaced over "
+                              f"{spec.spectral_range_nm[0]:g}–{spec.spectral_range_nm[1]:g} nm)",
         )
 
+    def load(self, **options: Any) -> Scene:
+        resolve_options(self.info, options)  # generated scenes take no options: any is an error
+        return self._generated()
+
     @functools.cache  # noqa: B019 — scenes are few, immutable and registered once
-    def load(self) -> Scene:
+    def _generated(self) -> Scene:
         return generate_scene(self.info.name, self.spec)
 
-    def load_ground_truth(self) -> GroundTruth:
-        return self.load().ground_truth
+    def load_ground_truth(self, **options: Any) -> GroundTruth:
+        return self.load(**options).ground_truth
 
     def is_available(self) -> bool:
         return True
