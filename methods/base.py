@@ -5,11 +5,17 @@ A trial is: ``prepare(source)`` (pretraining on the source scene, possibly nothi
 (labels for the requested target pixels, in memory-bounded batches). The runner builds the
 :class:`~hsibench.protocol.Domain` views, so a method receives source labels only when its
 :class:`MethodInfo` says it uses them, and never receives target test labels at all.
+
+The source is one :class:`~hsibench.protocol.Domain`, or — for a protocol that lists several
+``sources`` — a :class:`~hsibench.protocol.PooledSource` of one domain per scene. Only a method that
+sets ``accepts_pooled_sources`` is given one (the runner refuses the others before anything runs);
+:func:`source_content_digest` is the content address of either.
 """
 
 from __future__ import annotations
 
 import abc
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +26,8 @@ import numpy as np
 import torch
 
 from hsibench.methods.info import MethodInfo
-from hsibench.protocol import Domain, FewShotTask
+from hsibench.methods.pretraining_cache import array_digest, domain_digest
+from hsibench.protocol import Domain, FewShotTask, PooledSource, PooledSourceRefused, Source, source_domains
 from hsibench.provenance import code_fingerprint
 
 log = logging.getLogger(__name__)
@@ -80,14 +87,40 @@ class RunContext:
         return np.random.default_rng([self.seed, offset])
 
 
+def source_content_digest(source: Source) -> str:
+    """Content hash of what a pretraining reads from its source, without labels.
+
+    One domain: the hash of its normalised, padded cube — and of its valid-pixel mask when it has one
+    (which pixels are samples). Several: one hash over the ordered list of theirs. A single source
+    without a mask hashes exactly as before pooled sources and masks existed.
+    """
+    digests = []
+    for domain in source_domains(source):
+        digest = domain_digest(domain.patches.padded)
+        if domain.valid_mask is not None:
+            digest = hashlib.blake2b(f"{digest}|mask {array_digest(domain.valid_mask)}".encode(), digest_size=16).hexdigest()
+        digests.append(digest)
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.blake2b("|".join(digests).encode(), digest_size=16).hexdigest()
+
+
+def wavelengths_digest(source: Source) -> list[str]:
+    """Hash of each source domain's band centres (what a wavelength-grid resampling depends on)."""
+    return [array_digest(np.asarray(d.wavelengths_nm, np.float64)) if d.wavelengths_nm is not None else "none"
+            for d in source_domains(source)]
+
+
 class Method(abc.ABC):
     """Base class of every registered method.
 
     Subclasses set ``info`` through :func:`~hsibench.methods.registry.register_method` and
     receive their resolved config (a dataclass instance) and the :class:`RunContext`.
+    ``accepts_pooled_sources``: ``prepare`` may be given a :class:`~hsibench.protocol.PooledSource`.
     """
 
     info: ClassVar[MethodInfo]
+    accepts_pooled_sources: ClassVar[bool] = False
 
     def __init__(self, config: Any, context: RunContext) -> None:
         self.config = config
@@ -98,15 +131,24 @@ class Method(abc.ABC):
         """Fingerprint of the code a pretraining of this method depends on (its files, shared blocks, data layers)."""
         return code_fingerprint(cls.__module__, scoring=False).digest
 
-    def pretraining_key(self, source: Domain) -> str | None:
+    def single_source(self, source: Source) -> Domain:
+        """``source`` as the one domain a method without ``accepts_pooled_sources`` learns from; a clear error
+        for a pooled source (the runner refuses such trials at planning; this guards direct calls)."""
+        if isinstance(source, PooledSource):
+            reason = "uses source labels" if self.info.uses_source_labels else "learns from one source scene"
+            raise PooledSourceRefused(f"method {self.info.name!r} {reason}, but was given {len(source.domains)} "
+                                      f"pooled sources ({source.name}); run it on a single-source protocol")
+        return source
+
+    def pretraining_key(self, source: Source) -> str | None:
         """Content address of this method's source pretraining, or ``None`` when it has none.
 
         Trials with equal keys share one pretraining; the runner computes it once, first.
         """
         return None
 
-    def prepare(self, source: Domain) -> None:  # noqa: B027 — optional hook
-        """Learn from the source scene (labels present only if ``info.uses_source_labels``)."""
+    def prepare(self, source: Source) -> None:  # noqa: B027 — optional hook
+        """Learn from the source scene(s) (labels present only if ``info.uses_source_labels``)."""
 
     @abc.abstractmethod
     def adapt(self, task: FewShotTask) -> None:

@@ -327,6 +327,7 @@ class DCFSL(Method):
 
     def prepare(self, source: Domain) -> None:
         """Training is joint over source and target, so preparing only keeps the (labelled) source."""
+        source = self.single_source(source)  # one labelled scene: several pooled sources are refused
         source.labeled_pixels()  # fails now, with a clear message, when labels were not granted
         self.source = source
 

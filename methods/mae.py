@@ -18,9 +18,17 @@ constraint or distillation.
   output layer; the loss is their mean squared error. AdamW (β = 0.9, 0.95, weight decay 0.05
   on weights, none on norms and biases), linear warm-up at (step + 1)/warm-up steps of the peak,
   then cosine decay (``lr_schedule.py``).
-  Pretraining pixels are drawn uniformly from the whole source scene (labelled or not), and
-  the result is cached under (source content, pretraining keys, ``pretrain_seed``) — shared by
-  every seed of a protocol.
+  Pretraining pixels are drawn uniformly from the source scene's valid pixels (labelled or not;
+  from the pool of every scene's valid pixels when a protocol lists several ``sources``: each
+  scene then has its own mapping layer and output layer before and after the one encoder and
+  decoder), and the result is cached under (source content, pretraining keys, ``pretrain_seed``) —
+  shared by every seed of a protocol.
+- **Band alignment** (``band_alignment``): ``linear`` (default) is the learned mapping layer above;
+  ``wavelength`` resamples every scene from its band centres onto one common grid of
+  ``mapped_bands`` channels over ``wavelength_grid_nm`` (fixed, no parameters: the same channel is
+  the same physical band in source and target), reconstructs those grid channels with one output
+  layer, and leaves the channels a sensor does not cover (zero at the input) out of the loss — as
+  S²Former's ``band_alignment = "wavelength"`` (docs/interpretation.md, "Band alignment across sensors").
 - **Fine-tuning**: a new mapping layer for the target's bands, the pretrained embedding and
   encoder without masking, the mean of the token features → a new linear head; trained on the
   support set with the shared loop of ``supervised`` (AdamW 0.001, weight decay 0.05).
@@ -33,26 +41,36 @@ learning-rate decay, drop-path, mixup or label smoothing (a few dozen labelled p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
+import numpy as np
 import torch
 from timm.models.vision_transformer import Block
 from torch import nn
 
-from hsibench.methods.base import RunContext
+from hsibench.methods.base import RunContext, wavelengths_digest
 from hsibench.methods.lr_schedule import warmup_cosine_scheduler
 from hsibench.methods.masking import random_masking
 from hsibench.methods.optimization import OptimizerStep
 from hsibench.methods.position_embedding import pixel_position_embedding
 from hsibench.methods.registry import register_method
-from hsibench.methods.spectral_layers import BandMapping
+from hsibench.methods.spectral_layers import (
+    DEFAULT_WAVELENGTH_GRID_NM,
+    BandMapping,
+    WavelengthGrid,
+    WavelengthResampling,
+)
 from hsibench.methods.supervised import OptimizerName, PretrainedPatchClassifierMethod, SupervisedConfig
 from hsibench.methods.training import autocast, seed_everything, to_device
-from hsibench.protocol import Domain
+from hsibench.protocol import Domain, FewShotTask, Source, source_domains
 
 PRETRAINING_KEYS = ("mapped_bands", "embed_dim", "depth", "heads", "mlp_ratio", "decoder_dim", "decoder_depth",
                     "decoder_heads", "mask_ratio", "pretrain_steps", "pretrain_batch_size", "pretrain_learning_rate",
                     "pretrain_weight_decay", "pretrain_warmup")
+#: keys added with band alignment: in run ids only when changed, in the pretraining key only on the wavelength grid
+WAVELENGTH_KEYS = ("band_alignment", "wavelength_grid_nm")
 
 
 @dataclass
@@ -77,6 +95,24 @@ class MAEConfig(SupervisedConfig):
     pretrain_weight_decay: float = 0.05
     pretrain_warmup: float = 0.05  # share of the steps spent warming up
     pretrain_seed: int = 0
+    # the mapping layer (linear) or a resampling onto a common wavelength grid of `mapped_bands` channels
+    band_alignment: Literal["linear", "wavelength"] = field(default="linear", metadata={"identity": "when_changed"})
+    wavelength_grid_nm: tuple[float, float] = field(default=DEFAULT_WAVELENGTH_GRID_NM,
+                                                    metadata={"identity": "when_changed"})
+
+
+def scene_mapping(config: MAEConfig, bands: int) -> nn.Module:
+    """A scene's input layer, unfitted where it is fixed: the learned mapping layer, or an empty wavelength resampling."""
+    if config.band_alignment == "wavelength":
+        return WavelengthResampling(bands, config.mapped_bands)
+    return BandMapping(bands, config.mapped_bands)
+
+
+def fitted_mapping(config: MAEConfig, domain: Domain) -> nn.Module:
+    """A scene's input layer, ready to use (the wavelength resampling made from its band centres)."""
+    if config.band_alignment == "wavelength":
+        return WavelengthResampling.for_domain(domain, WavelengthGrid(*config.wavelength_grid_nm, config.mapped_bands))
+    return BandMapping(domain.bands, config.mapped_bands)
 
 
 def transformer_blocks(dim: int, depth: int, heads: int, mlp_ratio: float) -> nn.Sequential:
@@ -101,12 +137,19 @@ class PixelTokenEncoder(nn.Module):
 
 
 class MaskedAutoencoder(nn.Module):
-    """Source mapping + encoder on visible pixel tokens; decoder reconstructs every pixel's source spectrum."""
+    """Source mapping + encoder on visible pixel tokens; decoder reconstructs every pixel's source spectrum.
 
-    def __init__(self, source_bands: int, patch_size: int, config: MAEConfig) -> None:
+    Several source scenes (``mappings``, one per scene) share the encoder and decoder; each has its own output
+    layer, except on the wavelength grid (``shared_output``), where one layer reconstructs the grid channels of
+    every scene and channels a sensor does not cover are left out of the loss.
+    """
+
+    def __init__(self, source_bands: int, patch_size: int, config: MAEConfig,
+                 mappings: Sequence[nn.Module] | None = None, shared_output: bool = False) -> None:
         super().__init__()
         self.mask_ratio = config.mask_ratio
-        self.mapping = BandMapping(source_bands, config.mapped_bands)
+        self.mappings = nn.ModuleList(mappings if mappings is not None else [BandMapping(source_bands, config.mapped_bands)])
+        self.shared_output = shared_output
         self.encoder = PixelTokenEncoder(config.mapped_bands, patch_size, config)
         self.decoder_embed = nn.Linear(config.embed_dim, config.decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.decoder_dim))
@@ -116,22 +159,41 @@ class MaskedAutoencoder(nn.Module):
         self.decoder_blocks = transformer_blocks(config.decoder_dim, config.decoder_depth, config.decoder_heads,
                                                  config.mlp_ratio)
         self.decoder_norm = nn.LayerNorm(config.decoder_dim)
-        self.reconstruct = nn.Linear(config.decoder_dim, source_bands)  # the source-specific output layer
+        outputs = [config.mapped_bands] if shared_output else [mapping.bands for mapping in self.mappings]
+        # the source-specific output layer(s)
+        self.reconstruct = nn.ModuleList(nn.Linear(config.decoder_dim, bands) for bands in outputs)
 
     def forward_decoder(self, latent: torch.Tensor, restore: torch.Tensor) -> torch.Tensor:
+        """Decoded tokens [N, L, d_dec] in pixel order (the output layers map them to spectra)."""
         x = self.decoder_embed(latent)  # [N, keep, d_dec]
         missing = self.mask_token.expand(len(x), restore.shape[1] - x.shape[1], -1)
         x = torch.cat([x, missing], dim=1)  # [N, L, d_dec] in shuffled order
         x = x.gather(1, restore[..., None].expand(-1, -1, x.shape[2])) + self.decoder_position  # back to pixel order
-        return self.reconstruct(self.decoder_norm(self.decoder_blocks(x)))  # [N, L, source bands]
+        return self.decoder_norm(self.decoder_blocks(x))
 
-    def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        """The reconstruction loss of a batch of source patches ``[N, S, S, B]``: MSE over the masked pixels."""
-        target = patches.flatten(1, 2)  # [N, L, B]
-        visible, mask, restore, _ = random_masking(self.encoder.tokens(self.mapping(patches)), self.mask_ratio)
-        prediction = self.forward_decoder(self.encoder.encode(visible), restore)
-        per_pixel = (prediction.float() - target).pow(2).mean(dim=-1)  # [N, L]
-        return (per_pixel * mask).sum() / mask.sum()
+    def forward(self, batch: torch.Tensor | list[tuple[int, torch.Tensor]]) -> torch.Tensor:
+        """The reconstruction loss of a batch of source patches ``[N, S, S, B]`` (or ``[(scene, patches), …]`` of
+        several scenes): MSE over the masked pixels (and, on the wavelength grid, over the channels each covers)."""
+        parts = [(0, batch)] if isinstance(batch, torch.Tensor) else batch
+        mapped = [self.mappings[scene](patches) for scene, patches in parts]  # each [n, S, S, C0]
+        visible, mask, restore, _ = random_masking(self.encoder.tokens(torch.cat(mapped)), self.mask_ratio)
+        decoded = self.forward_decoder(self.encoder.encode(visible), restore)  # [N, L, d_dec]
+        if len(parts) == 1 and not self.shared_output:  # one scene's own bands: the original loss, exactly
+            prediction = self.reconstruct[0](decoded)
+            per_pixel = (prediction.float() - parts[0][1].flatten(1, 2)).pow(2).mean(dim=-1)  # [N, L]
+            return (per_pixel * mask).sum() / mask.sum()
+        total, start = 0.0, 0
+        for (scene, patches), scene_mapped in zip(parts, mapped):
+            stop = start + len(patches)
+            prediction = self.reconstruct[0 if self.shared_output else scene](decoded[start:stop]).float()
+            if self.shared_output:  # grid channels; those the sensor does not cover are 0 and left out
+                keep = self.mappings[scene].valid.to(prediction.dtype)
+                error = (prediction - scene_mapped.flatten(1, 2).float()).pow(2) * keep
+                per_pixel = error.sum(dim=-1) / keep.sum()
+            else:
+                per_pixel = (prediction - patches.flatten(1, 2)).pow(2).mean(dim=-1)
+            total, start = total + (per_pixel * mask[start:stop]).sum(), stop
+        return total / mask.sum()
 
 
 class MAEClassifier(nn.Module):
@@ -139,7 +201,7 @@ class MAEClassifier(nn.Module):
 
     def __init__(self, bands: int, num_classes: int, patch_size: int, config: MAEConfig) -> None:
         super().__init__()
-        self.mapping = BandMapping(bands, config.mapped_bands)
+        self.mapping = scene_mapping(config, bands)
         self.encoder = PixelTokenEncoder(config.mapped_bands, patch_size, config)
         self.head = nn.Linear(config.embed_dim, num_classes)
 
@@ -168,24 +230,56 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
-def pretrain_masked_autoencoder(source: Domain, config: MAEConfig, context: RunContext) -> dict:
-    """MAE pretraining on uniformly drawn source pixels; returns the encoder's weights (the part that transfers)."""
+class UniformPixels:
+    """Batches of pretraining pixels drawn uniformly (with replacement) from the source's valid pixels.
+
+    One scene without a valid-pixel mask draws rows and columns, as this baseline always did (same numbers);
+    otherwise an index into the valid pixels of every source scene, pooled; a batch of several scenes is
+    ``[(scene index, patches), …]``.
+    """
+
+    def __init__(self, source: Source, generator: torch.Generator) -> None:
+        self.domains, self.generator = source_domains(source), generator
+        self.whole_scene = len(self.domains) == 1 and self.domains[0].valid_mask is None
+        if not self.whole_scene:
+            coords = [domain.valid_coords() for domain in self.domains]
+            self.scene = np.concatenate([np.full(len(c), index) for index, c in enumerate(coords)])
+            self.coords = np.concatenate(coords)
+
+    def draw(self, count: int, device: torch.device) -> torch.Tensor | list[tuple[int, torch.Tensor]]:
+        if self.whole_scene:
+            (domain,) = self.domains
+            height, width = domain.shape
+            coords = torch.stack([torch.randint(height, (count,), generator=self.generator),
+                                  torch.randint(width, (count,), generator=self.generator)], dim=1)
+            return to_device(domain.patches.gather(coords), device)
+        index = torch.randint(len(self.coords), (count,), generator=self.generator).numpy()
+        parts = [(scene, to_device(domain.patches.gather(self.coords[index[self.scene[index] == scene]]), device))
+                 for scene, domain in enumerate(self.domains) if (self.scene[index] == scene).any()]
+        return parts[0][1] if len(self.domains) == 1 else parts
+
+
+def pretrain_masked_autoencoder(source: Source, config: MAEConfig, context: RunContext) -> dict:
+    """MAE pretraining on uniformly drawn (valid) source pixels; returns the encoder's weights (the part that transfers)."""
     seed_everything(config.pretrain_seed)
     generator = torch.Generator().manual_seed(config.pretrain_seed)
     device = context.device
-    model = MaskedAutoencoder(source.bands, source.patches.patch_size, config).to(device).train()
+    domains = source_domains(source)
+    wavelength = config.band_alignment == "wavelength"
+    mappings = [fitted_mapping(config, domain) for domain in domains] if wavelength or len(domains) > 1 else None
+    model = MaskedAutoencoder(domains[0].bands, domains[0].patches.patch_size, config, mappings,
+                              shared_output=wavelength).to(device).train()
     optimizer = torch.optim.AdamW(decay_groups(model, config.pretrain_weight_decay), lr=config.pretrain_learning_rate,
                                   betas=(0.9, 0.95))
     schedule = pretraining_schedule(optimizer, config.pretrain_steps, int(config.pretrain_warmup * config.pretrain_steps))
     optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
-    height, width = source.shape
+    pixels = UniformPixels(source, generator)
     report_every = max(1, config.pretrain_steps // 100)
     losses: list[float] = []
     for step in range(config.pretrain_steps):
-        coords = torch.stack([torch.randint(height, (config.pretrain_batch_size,), generator=generator),
-                              torch.randint(width, (config.pretrain_batch_size,), generator=generator)], dim=1)
+        batch = pixels.draw(config.pretrain_batch_size, device)
         with autocast(device, context.amp):
-            loss = model(to_device(source.patches.gather(coords), device))
+            loss = model(batch)
         optimizer_step(loss)
         if (step + 1) % report_every == 0 or step + 1 == config.pretrain_steps:
             losses.append(loss.item())
@@ -211,9 +305,22 @@ class MAEMethod(PretrainedPatchClassifierMethod):
 
     pretraining_family = "mae"
     pretraining_keys = PRETRAINING_KEYS
+    accepts_pooled_sources = True
 
-    def pretrain(self, source: Domain, context: RunContext) -> dict:
+    def pretraining_config(self, source: Source) -> dict:
+        chosen = super().pretraining_config(source)
+        if self.config.band_alignment == "wavelength":  # single-scene linear keys stay as they were
+            chosen.update({key: getattr(self.config, key) for key in WAVELENGTH_KEYS},
+                          wavelengths=wavelengths_digest(source))
+        return chosen
+
+    def pretrain(self, source: Source, context: RunContext) -> dict:
         return pretrain_masked_autoencoder(source, self.config, context)
 
     def build_classifier(self, bands: int, num_classes: int, patch_size: int) -> nn.Module:
         return MAEClassifier(bands, num_classes, patch_size, self.config)
+
+    def initialise(self, model: nn.Module, task: FewShotTask) -> None:
+        super().initialise(model, task)
+        if self.config.band_alignment == "wavelength":  # the target's resampling, from its band centres
+            model.mapping.load_state_dict(fitted_mapping(self.config, task.target).state_dict())

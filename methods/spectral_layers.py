@@ -1,6 +1,6 @@
 """Per-scene spectral input layers: how a network that expects a fixed band count meets a scene's own bands.
 
-Scenes differ in band count (PU 103, PC 102, IP 200, SA 204), so every baseline puts one of two
+Scenes differ in band count (PU 103, PC 102, IP 200, SA 204), so every baseline puts one of these
 layers in front of its network:
 
 - :class:`BandMapping` — a learned 1×1 linear map plus batch norm to a common width, one per
@@ -9,20 +9,27 @@ layers in front of its network:
 - :class:`PrincipalComponents` — a fixed PCA projection fitted on one scene's pixels, the input
   reduction that HybridSN (Roy et al., 2020) and SSFTT (Sun et al., 2022) use. It is a module
   with buffers, so a checkpoint carries the fitted projection with the weights.
+- :class:`WavelengthResampling` — a fixed resampling of a scene's bands onto one common
+  wavelength grid (:class:`WavelengthGrid`) from the band centres, with a per-channel validity
+  mask where the sensor has no band: the same channel is the same physical band in every scene
+  (docs/interpretation.md, "Band alignment across sensors").
 
-Both take and return channel-last patches ``[N, S, S, B]``, the layout of
+All take and return channel-last patches ``[N, S, S, B]``, the layout of
 :class:`~hsibench.protocol.PatchSampler`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+from hsibench.errors import HsibenchError
 from hsibench.methods.base import RunContext
-from hsibench.protocol import PatchSampler
+from hsibench.protocol import Domain, PatchSampler
 
 
 class BandMapping(nn.Module):
@@ -47,8 +54,9 @@ class BandMapping(nn.Module):
 
 
 def scene_pixels(patches: PatchSampler, max_pixels: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Spectra (n, B) of the scene's pixels (the padding excluded); a random subset when there are more than ``max_pixels``."""
-    pixels = patches.interior().reshape(-1, patches.bands).numpy()
+    """Spectra (n, B) of the scene's valid pixels (the padding excluded); a random subset when there are more than
+    ``max_pixels``."""
+    pixels = patches.valid_pixels().numpy()
     if max_pixels is not None and len(pixels) > max_pixels:
         pixels = pixels[np.sort(rng.choice(len(pixels), max_pixels, replace=False))]
     return pixels
@@ -97,3 +105,153 @@ def fit_scene_reduction(reduction: nn.Module, patches: PatchSampler, max_pixels:
     """Fit a :class:`PrincipalComponents` layer on one scene's unlabeled pixels (a no-op for any other layer)."""
     if isinstance(reduction, PrincipalComponents):
         reduction.fit(scene_pixels(patches, max_pixels, context.numpy_rng(offset=1)), context.seed)
+
+
+# --- resampling onto a common wavelength grid -----------------------------------------------------------------------
+
+#: the common grid's default span (nm): the full AVIRIS / HYDICE range; a VNIR sensor (CASI, ROSIS) covers its first part
+DEFAULT_WAVELENGTH_GRID_NM = (400.0, 2500.0)
+#: points per grid channel at which the spectrum is interpolated; their mean is the channel's value (≈ the integral of
+#: a box-shaped channel response). Odd, so the channel centre is one of them.
+POINTS_PER_CHANNEL = 9
+
+
+class WavelengthCoverageError(HsibenchError, ValueError):
+    """A scene whose bands cannot be placed on the common wavelength grid (no band centres, or no overlap)."""
+
+
+@dataclass(frozen=True)
+class WavelengthGrid:
+    """``channels`` adjacent channels of equal width from ``start_nm`` to ``stop_nm`` (channel i: [edge i, edge i+1))."""
+
+    start_nm: float
+    stop_nm: float
+    channels: int
+
+    def __post_init__(self) -> None:
+        if not self.stop_nm > self.start_nm or self.channels < 1:
+            raise ValueError(f"a wavelength grid needs start < stop and at least one channel, got "
+                             f"{self.start_nm}–{self.stop_nm} nm in {self.channels} channel(s)")
+
+    @property
+    def step_nm(self) -> float:
+        return (self.stop_nm - self.start_nm) / self.channels
+
+    def edges(self) -> np.ndarray:
+        return np.linspace(self.start_nm, self.stop_nm, self.channels + 1)
+
+    def centres(self) -> np.ndarray:
+        edges = self.edges()
+        return (edges[:-1] + edges[1:]) / 2
+
+    def channel_of(self, wavelength_nm: float) -> int:
+        """The channel that holds ``wavelength_nm`` (−1 outside the grid)."""
+        if not self.start_nm <= wavelength_nm < self.stop_nm:
+            return -1
+        return int((wavelength_nm - self.start_nm) // self.step_nm)
+
+    def label(self) -> str:
+        return f"{self.start_nm:g}–{self.stop_nm:g} nm in {self.channels} channels of {self.step_nm:.3g} nm"
+
+
+def covered_stretches(wavelengths_nm: np.ndarray, step_nm: float) -> list[tuple[np.ndarray, float, float]]:
+    """The stretches of the spectrum a sensor samples: (band indices in wavelength order, low nm, high nm).
+
+    Band centres are sorted first (AVIRIS' spectrometers overlap, so its table is not monotonic). A gap
+    between neighbouring centres wider than the grid step — and wider than 1.5 × the sensor's median band
+    spacing, so a sensor sampled more coarsely than the grid is not cut at every band — splits a stretch:
+    that is where a distributor removed water-absorption bands. A stretch covers its centres ± half the
+    median spacing.
+    """
+    order = np.argsort(wavelengths_nm, kind="stable")
+    centres = wavelengths_nm[order]
+    gaps = np.diff(centres)
+    spacing = float(np.median(gaps)) if len(gaps) else step_nm
+    breaks = np.nonzero(gaps > max(step_nm, 1.5 * spacing))[0] + 1
+    return [(indices, float(wavelengths_nm[indices[0]] - spacing / 2), float(wavelengths_nm[indices[-1]] + spacing / 2))
+            for indices in np.split(order, breaks)]
+
+
+def _interpolation_weights(point: float, indices: np.ndarray, wavelengths_nm: np.ndarray, bands: int) -> np.ndarray:
+    """Weights (B,) of the linear interpolation at ``point`` between the stretch's neighbouring bands (the nearest
+    band beyond the stretch's outermost centres)."""
+    weights = np.zeros(bands)
+    centres = wavelengths_nm[indices]
+    if point <= centres[0] or len(indices) == 1:
+        weights[indices[0] if point <= centres[0] else indices[-1]] = 1.0
+        return weights
+    if point >= centres[-1]:
+        weights[indices[-1]] = 1.0
+        return weights
+    upper = int(np.searchsorted(centres, point, side="right"))
+    lower = upper - 1
+    span = centres[upper] - centres[lower]
+    fraction = (point - centres[lower]) / span if span > 0 else 0.5
+    weights[indices[lower]] += 1 - fraction
+    weights[indices[upper]] += fraction
+    return weights
+
+
+def wavelength_resampling(wavelengths_nm: np.ndarray, grid: WavelengthGrid, scene: str = "the scene"
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(weights (C₀, B), valid (C₀,) bool): channel c = weights[c] · spectrum, a weighted mean of the bands.
+
+    A channel is valid when its centre lies in a stretch the sensor covers (:func:`covered_stretches`); its
+    value is the mean of the linearly interpolated spectrum at :data:`POINTS_PER_CHANNEL` points across the
+    channel (those inside a covered stretch). Invalid channels have all-zero weights. A grid the sensor does
+    not overlap at all is a :class:`WavelengthCoverageError` naming the scene and its range.
+    """
+    wavelengths_nm = np.asarray(wavelengths_nm, np.float64)
+    bands = len(wavelengths_nm)
+    stretches = covered_stretches(wavelengths_nm, grid.step_nm)
+    edges, centres = grid.edges(), grid.centres()
+    weights = np.zeros((grid.channels, bands))
+    valid = np.zeros(grid.channels, bool)
+    inside = lambda x: next(((i, lo, hi) for i, lo, hi in stretches if lo <= x <= hi), None)  # noqa: E731
+    for channel in range(grid.channels):
+        if inside(centres[channel]) is None:
+            continue
+        points = edges[channel] + (np.arange(POINTS_PER_CHANNEL) + 0.5) / POINTS_PER_CHANNEL * grid.step_nm
+        rows = [_interpolation_weights(x, stretch[0], wavelengths_nm, bands)
+                for x in points if (stretch := inside(x)) is not None]
+        weights[channel] = np.mean(rows, axis=0)
+        valid[channel] = True
+    if not valid.any():
+        raise WavelengthCoverageError(
+            f"{scene}: its bands cover {wavelengths_nm.min():.1f}–{wavelengths_nm.max():.1f} nm, which does not "
+            f"overlap the common wavelength grid ({grid.label()}); widen the grid (wavelength_grid_nm) or use "
+            "another band_alignment")
+    return weights, valid
+
+
+class WavelengthResampling(nn.Module):
+    """A scene's ``bands`` → the ``channels`` of a common wavelength grid: fixed weights, no parameters.
+
+    ``forward`` maps ``[N, S, S, B]`` → ``[N, S, S, C₀]``; channels the sensor does not cover are exactly 0,
+    and ``valid`` (C₀,) says which they are (the losses leave them out). Made empty for a checkpoint
+    (:meth:`load_state_dict` fills it), or from a domain's band centres (:meth:`for_domain`).
+    """
+
+    def __init__(self, bands: int, channels: int) -> None:
+        super().__init__()
+        self.bands, self.channels = bands, channels
+        self.register_buffer("resampling", torch.zeros(channels, bands))
+        self.register_buffer("valid", torch.zeros(channels, dtype=torch.bool))
+
+    @classmethod
+    def for_domain(cls, domain: Domain, grid: WavelengthGrid) -> WavelengthResampling:
+        if domain.wavelengths_nm is None:
+            raise WavelengthCoverageError(f"{domain.name}: the scene has no band wavelengths, which "
+                                          "band_alignment=wavelength needs; use another band_alignment")
+        weights, valid = wavelength_resampling(domain.wavelengths_nm, grid, domain.name)
+        module = cls(domain.bands, grid.channels)
+        module.resampling.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        module.valid.copy_(torch.as_tensor(valid))
+        return module
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        if patches.shape[-1] != self.bands:
+            raise ValueError(f"this resampling was made for {self.bands} bands, got patches with {patches.shape[-1]}")
+        if not bool(self.valid.any()):
+            raise RuntimeError("WavelengthResampling.forward before its weights were set (for_domain or a checkpoint)")
+        return patches @ self.resampling.to(patches.dtype).T  # [N, S, S, C0]

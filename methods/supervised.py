@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hsibench.methods.base import Method, RunContext
+from hsibench.methods.base import Method, RunContext, source_content_digest
 from hsibench.methods.optimization import OptimizerStep
-from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
+from hsibench.methods.pretraining_cache import PretrainingCache, pretraining_key
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, seed_everything, to_device
-from hsibench.protocol import Domain, FewShotTask, PatchSampler
+from hsibench.protocol import Domain, FewShotTask, PatchSampler, Source, source_domains
 
 OPTIMIZERS = {
     "adam": lambda parameters, lr, weight_decay: torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay),
@@ -185,7 +185,8 @@ class PretrainedPatchClassifierMethod(PatchClassifierMethod):
     name the config keys that shape it (``pretraining_keys``); the key of the cache is
     (source content, those keys, the patch size, ``pretrain_seed``) — never the trial seed, so
     every seed of a protocol shares one pretraining. ``build_classifier`` must give the
-    model an ``encoder`` of the pretrained architecture.
+    model an ``encoder`` of the pretrained architecture. The source is one domain unless the
+    subclass sets ``accepts_pooled_sources`` (then it may be a pooled source of several).
     """
 
     pretraining_family: ClassVar[str]
@@ -196,28 +197,33 @@ class PretrainedPatchClassifierMethod(PatchClassifierMethod):
         self.pretrained: dict | None = None
 
     @abc.abstractmethod
-    def pretrain(self, source: Domain, context: RunContext) -> dict:
+    def pretrain(self, source: Source, context: RunContext) -> dict:
         """Train on the source; ``context.seed`` is the pretraining seed."""
 
-    def source_digest(self, source: Domain) -> str:
-        """What of the source the pretraining depends on (its cube; subclasses using labels add them)."""
-        return domain_digest(source.patches.padded)
+    def _source(self, source: Source) -> Source:
+        return source if self.accepts_pooled_sources else self.single_source(source)
 
-    def pretraining_config(self, source: Domain) -> dict:
+    def source_digest(self, source: Source) -> str:
+        """What of the source the pretraining depends on (its cube and valid mask; subclasses using labels add them)."""
+        return source_content_digest(source)
+
+    def pretraining_config(self, source: Source) -> dict:
         return {**{key: getattr(self.config, key) for key in self.pretraining_keys},
-                "patch_size": source.patches.patch_size}
+                "patch_size": source_domains(source)[0].patches.patch_size}
 
-    def pretraining_key(self, source: Domain) -> str:
+    def pretraining_key(self, source: Source) -> str:
+        source = self._source(source)
         return pretraining_key(self.pretraining_family, self.source_digest(source), self.pretraining_config(source),
                                self.config.pretrain_seed, self.code_digest())
 
-    def prepare(self, source: Domain) -> None:
+    def prepare(self, source: Source) -> None:
+        source = self._source(source)
+        patch_size = source_domains(source)[0].patches.patch_size
         describe = {"method": self.pretraining_family, "source": source.name,
                     "config": self.pretraining_config(source), "pretrain_seed": self.config.pretrain_seed}
         context = dataclasses.replace(self.context, seed=self.config.pretrain_seed)
         state, _ = PretrainingCache(self.context.cache_dir).get_or_compute(
-            self.pretraining_key(source), lambda: {**self.pretrain(source, context),
-                                                   "patch_size": source.patches.patch_size}, describe)
+            self.pretraining_key(source), lambda: {**self.pretrain(source, context), "patch_size": patch_size}, describe)
         self.pretrained = state
 
     def initialise(self, model: nn.Module, task: FewShotTask) -> None:

@@ -1,8 +1,9 @@
 """Per-band standardisation of a cube.
 
-``scene`` statistics use every pixel (the literature's transductive choice); ``train`` uses
-only the pixels a method may legitimately see labelled (the support set), so no test pixel
-influences the model through the normaliser.
+``scene`` statistics use every pixel (the literature's transductive choice) — every *valid* pixel
+of a scene with a valid-pixel mask (MUUFL Gulfport's fill value outside its mask is no spectrum);
+``train`` uses only the pixels a method may legitimately see labelled (the support set), so no test
+pixel influences the model through the normaliser.
 """
 
 from __future__ import annotations
@@ -39,12 +40,19 @@ def standardise(cube: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarr
     return out
 
 
-def normalisation_statistics(cube: np.ndarray, mode: str, train_coords: np.ndarray | None = None
-                             ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(mean, std) per band for ``mode``; ``None`` for ``none`` (the cube is used as it is)."""
+def normalisation_statistics(cube: np.ndarray, mode: str, train_coords: np.ndarray | None = None,
+                             valid_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean, std) per band for ``mode``; ``None`` for ``none`` (the cube is used as it is).
+
+    ``valid_mask`` (H, W) bool: ``scene`` statistics over those pixels only.
+    """
     if mode == "none":
         return None
     if mode == "scene":
+        if valid_mask is not None:
+            if not valid_mask.any():
+                raise ValueError("the scene's valid-pixel mask marks no pixel valid")
+            return band_statistics(cube[valid_mask])
         return band_statistics(cube.reshape(-1, cube.shape[-1]))
     if mode == "train":
         if train_coords is None or len(train_coords) == 0:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hsibench.data.registry import SCENES
+from hsibench.protocol.protocol import identity_scenes
 from hsibench.report.collect import Group, ReportError, sortable
 from hsibench.report.provenance import provenance_phrase
 from hsibench.report.statistics import STD_KINDS, paired_wilcoxon, smallest_attainable_p, summarise
@@ -114,6 +116,24 @@ def _significance_phrase(reference: str | None, groups: list[Group], alpha: floa
     return text
 
 
+def _derived_label_phrase(groups: list[Group]) -> str:
+    """The label note of every scene with derived (not surveyed) labels that a record's protocol names, as source or
+    target — looked up by name in the scene registry (facts only, no file), with the options the protocol set."""
+    notes: dict[str, str] = {}
+    for record in (record for group in groups for record in group.by_seed.values()):
+        for region in identity_scenes(record.protocol or {}):
+            name = region.get("scene")
+            if name not in SCENES or name in notes:
+                continue
+            info = SCENES.get(name).info
+            if info.labels == "derived":
+                changed = {key: value for key, value in (region.get("options") or {}).items()
+                           if info.options.get(key) != value}  # the note describes the defaults
+                options = ", ".join(f"{key} = {value}" for key, value in sorted(changed.items()))
+                notes[name] = info.label_note + (f" Here {name} was loaded with {options}." if options else "")
+    return " ".join(notes[name] for name in sorted(notes))
+
+
 def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, alpha: float,
              bold_along: str = "row") -> str:
     parts = [f"{title}: mean ± {_std_phrase(ddof)} over {_seed_phrase(groups)}."]
@@ -125,6 +145,9 @@ def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, 
     if transductive:
         parts.append(f"Transductive self-supervision: {', '.join(transductive)} pretrained on the target scene's own "
                      "pixels (without their labels), because this protocol's source is its target.")
+    derived = _derived_label_phrase(groups)
+    if derived:
+        parts.append(derived)
     parts.append(provenance_phrase([record for group in groups for record in group.by_seed.values()]))
     return " ".join(parts)
 

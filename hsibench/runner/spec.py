@@ -24,7 +24,8 @@ from typing import Any
 from hsibench.methods import get_method_entry, resolve_config
 from hsibench.methods.registry import MethodEntry, coerce_value
 from hsibench.protocol import Protocol, ProtocolError, load_protocol
-from hsibench.protocol.protocol import SETTABLE_KEYS, protocol_identity
+from hsibench.protocol.protocol import SETTABLE_KEYS, PooledSourceRefused, check_source_labels, protocol_identity
+from hsibench.runner.source_domains import needs_source
 
 # Protocol fields a `--set` may change (declared in the Protocol's field metadata)
 PROTOCOL_SETTABLE_KEYS = SETTABLE_KEYS
@@ -142,14 +143,39 @@ def config_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
 
 
+#: field metadata ``identity=IDENTITY_WHEN_CHANGED``: a key added after records existed enters run ids only when set
+#: away from its default, so the committed records of trials that never set it keep their run ids
+IDENTITY_WHEN_CHANGED = "when_changed"
+
+
+def _default(item: dataclasses.Field) -> Any:
+    if item.default is not dataclasses.MISSING:
+        return item.default
+    return item.default_factory() if item.default_factory is not dataclasses.MISSING else dataclasses.MISSING
+
+
 def config_identity(config: Any) -> dict[str, Any]:
     """The config keys that decide what a trial computes: keys marked ``identity=False`` in their field
-    metadata (execution-only, e.g. ``torch.compile``) are left out, so they never split one trial in two."""
+    metadata (execution-only, e.g. ``torch.compile``) are left out, so they never split one trial in two;
+    keys marked ``identity="when_changed"`` only while they hold their default."""
     data = config_dict(config)
     for item in dataclasses.fields(config):
-        if item.metadata.get("identity") is False:
+        identity = item.metadata.get("identity")
+        if identity is False or (identity == IDENTITY_WHEN_CHANGED and getattr(config, item.name) == _default(item)):
             data.pop(item.name, None)
     return data
+
+
+def check_method_fits_protocol(entry: MethodEntry, protocol: Protocol, method: str) -> None:
+    """Refuse, before anything runs and from the scenes' registered facts only, a method the protocol's source
+    cannot serve: source labels where there are none (or several sources), several sources for a method that
+    pretrains on one."""
+    if entry.info.uses_source_labels:
+        check_source_labels(protocol, method)
+    if protocol.pooled and needs_source(entry.info) and not entry.method_class.accepts_pooled_sources:
+        raise PooledSourceRefused(
+            f"method {method!r} pretrains on one source scene, but protocol {protocol.name!r} pools "
+            f"{len(protocol.sources)} sources ({protocol.sources_label()}); run it on a single-source protocol")
 
 
 def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int) -> str:
@@ -166,4 +192,5 @@ def resolve(spec: TrialSpec) -> ResolvedTrial:
     entry = get_method_entry(spec.method)
     protocol = apply_protocol_overrides(load_protocol(spec.protocol), spec.protocol_overrides)
     config = resolve_config(spec.method, spec.preset, spec.method_overrides)
+    check_method_fits_protocol(entry, protocol, spec.method)
     return ResolvedTrial(spec, protocol, config, entry, compute_run_id(spec.method, config, protocol, spec.seed))

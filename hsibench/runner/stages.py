@@ -41,7 +41,7 @@ def plan_pretraining(trials: list[ResolvedTrial]) -> tuple[list[PretrainingJob],
         if not trial.entry.info.pretrains:
             continue  # no source stage at all: don't load the source scene for it
         method = create_method(trial.spec.method, trial_context(trial.spec), trial.spec.preset, config=trial.config)
-        key = method.pretraining_key(source_domain(trial.protocol, method.info.uses_source_labels))
+        key = method.pretraining_key(source_domain(trial.protocol, method.info.uses_source_labels, trial.spec.method))
         if key is None:
             continue
         key_of[trial.run_id] = key
@@ -58,7 +58,7 @@ def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None,
     resolved = resolved or resolve(spec)
     context = trial_context(spec, progress)
     method = create_method(spec.method, context, spec.preset, config=resolved.config)
-    source = source_domain(resolved.protocol, method.info.uses_source_labels)
+    source = source_domain(resolved.protocol, method.info.uses_source_labels, spec.method)
     actual_key = method.pretraining_key(source)
     if actual_key != key:
         raise RuntimeError(f"{spec.method}: pretraining key changed between planning ({key}) and running "

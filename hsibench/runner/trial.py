@@ -140,7 +140,7 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
     pretraining_key = None
     clock = time.perf_counter()
     if needs_source(method.info):
-        source = source_domain(protocol, grant_labels=method.info.uses_source_labels)
+        source = source_domain(protocol, grant_labels=method.info.uses_source_labels, method=spec.method)
         pretraining_key = method.pretraining_key(source)
         method.prepare(source)
         del source

@@ -12,6 +12,13 @@ shared encoder's input space; the paper does not say what. Interpretation (``ban
 - ``pca`` — a fixed (non-learned) whitened PCA to C₀ components, fitted on the pixels of that
   one scene only (no labels, like the scene-wide z-score the protocols already apply); the
   shared :class:`~hsibench.methods.spectral_layers.PrincipalComponents`.
+- ``wavelength`` — no learned map at all: every scene is resampled from its band centres onto
+  one common grid of C₀ channels of equal width over ``wavelength_grid_nm`` (400–2500 nm: 21 nm
+  channels at C₀ = 100), so channel c is the same physical band in source and target; channels a
+  sensor does not cover (outside its range, or in a gap of removed bands wider than a channel)
+  are 0 and flagged invalid, and pretraining leaves them out of its loss. The shared
+  :class:`~hsibench.methods.spectral_layers.WavelengthResampling`; docs/interpretation.md,
+  "Band alignment across sensors".
 
 An adapter is made per scene: the source's is used for pretraining only; at adapt time a new
 one is made for the target (whose band count differs) while the encoder transfers.
@@ -27,8 +34,18 @@ import torch
 from timm.layers import trunc_normal_
 from torch import nn
 
-from hsibench.methods.spectral_layers import BandMapping, PrincipalComponents, scene_pixels
+from hsibench.methods.spectral_layers import (
+    DEFAULT_WAVELENGTH_GRID_NM,
+    BandMapping,
+    PrincipalComponents,
+    WavelengthGrid,
+    WavelengthResampling,
+    scene_pixels,
+)
 from hsibench.protocol import Domain
+
+#: the values of ``band_alignment``
+BAND_ALIGNMENTS = ("linear", "pca", "wavelength")
 
 #: PCA is fitted on at most this many pixels of a scene (seeded subsample): the leading
 #: components of 10⁵ spectra are stable, and Pavia Centre's 784k pixels would only cost time.
@@ -58,11 +75,13 @@ def _check_pca(bands: int, aligned_bands: int) -> None:
 
 def empty_adapter(kind: str, bands: int, aligned_bands: int, norm: str) -> nn.Module:
     """An adapter of the right shapes, unfitted: its weights come from training or a checkpoint."""
-    if kind not in ("linear", "pca"):
-        raise ValueError(f"band_alignment must be one of ['linear', 'pca'], got {kind!r}")
+    if kind not in BAND_ALIGNMENTS:
+        raise ValueError(f"band_alignment must be one of {list(BAND_ALIGNMENTS)}, got {kind!r}")
     if kind == "pca":
         _check_pca(bands, aligned_bands)
         return PrincipalComponents(bands, aligned_bands, whiten=True)
+    if kind == "wavelength":
+        return WavelengthResampling(bands, aligned_bands)
     if norm not in NORMS:
         raise ValueError(f"adapter_norm must be one of {sorted(NORMS)}, got {norm!r}")
     return NORMS[norm](bands, aligned_bands)
@@ -72,9 +91,18 @@ def empty_adapter(kind: str, bands: int, aligned_bands: int, norm: str) -> nn.Mo
 NORMS: dict[str, Callable[[int, int], nn.Module]] = {"layer": LinearBandAdapter, "batch": BandMapping}
 
 
-def make_adapter(kind: str, domain: Domain, aligned_bands: int, norm: str, seed: int) -> nn.Module:
-    """The adapter for ``domain``, ready to use (PCA is fitted here, on that scene's pixels only)."""
+def make_adapter(kind: str, domain: Domain, aligned_bands: int, norm: str, seed: int,
+                 wavelength_grid_nm: tuple[float, float] = DEFAULT_WAVELENGTH_GRID_NM) -> nn.Module:
+    """The adapter for ``domain``, ready to use (PCA is fitted here, on that scene's valid pixels only; the
+    wavelength resampling is computed from its band centres)."""
+    if kind == "wavelength":
+        return WavelengthResampling.for_domain(domain, WavelengthGrid(*wavelength_grid_nm, aligned_bands))
     adapter = empty_adapter(kind, domain.bands, aligned_bands, norm)
     if isinstance(adapter, PrincipalComponents):
         adapter.fit(scene_pixels(domain.patches, PCA_MAX_PIXELS, np.random.default_rng([seed, 3])), seed)
     return adapter
+
+
+def channel_validity(adapter: nn.Module) -> torch.Tensor | None:
+    """The adapter's per-channel validity (C₀,) bool, or ``None`` when every aligned channel carries data."""
+    return getattr(adapter, "valid", None) if isinstance(adapter, WavelengthResampling) else None

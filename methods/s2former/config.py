@@ -18,9 +18,10 @@ from hsibench.methods.registry import ConfigError
 from hsibench.methods.s2former.model import EncoderShape, check_encoder_shape
 
 
-def key(default: Any, doc: str, pretraining: bool = False, identity: bool = True) -> Any:
+def key(default: Any, doc: str, pretraining: bool = False, identity: bool | str = True) -> Any:
     """A config field with its documentation; ``pretraining=True`` puts it into the pretraining cache key,
-    ``identity=False`` marks a key that changes how a trial runs, not what it computes (left out of run ids)."""
+    ``identity=False`` marks a key that changes how a trial runs, not what it computes (left out of run ids);
+    ``identity="when_changed"``: a key added after records existed, in run ids only when set away from its default."""
     return field(default=default, metadata={"doc": doc, "pretraining": pretraining, "identity": identity})
 
 
@@ -29,9 +30,14 @@ class S2FormerConfig:
     """S²Former's settings; the defaults are the ``paper`` preset (our interpretation, docs/interpretation.md §1–§8)."""
 
     # §1 band alignment
-    band_alignment: Literal["linear", "pca"] = key("linear", "per-scene adapter C → C₀: learned 1×1 map + norm, or fixed PCA", True)
+    band_alignment: Literal["linear", "pca", "wavelength"] = key(
+        "linear", "per-scene adapter C → C₀: learned 1×1 map + norm, fixed PCA, or resampling onto a common wavelength grid",
+        True)
     aligned_bands: int = key(100, "C₀, the encoder's band count", True)
     adapter_norm: Literal["layer", "batch"] = key("layer", "norm after the linear adapter (LayerNorm per pixel, or BatchNorm)", True)
+    wavelength_grid_nm: tuple[float, float] = key(
+        (400.0, 2500.0), "span of the common grid of band_alignment=wavelength: C₀ channels of equal width", True,
+        identity="when_changed")
     # §2–§4 encoder
     dim: int = key(64, "token width d of both branches", True)
     depth: int = key(4, "dual-branch blocks L", True)
@@ -109,6 +115,9 @@ def check_config(config: S2FormerConfig) -> None:
     if config.warmup_start_factor is not None and not 0 <= config.warmup_start_factor <= 1:
         raise ConfigError(f"warmup_start_factor must lie in [0, 1] or be None (1/(warm-up updates + 1)), "
                           f"got {config.warmup_start_factor}")
+    grid = config.wavelength_grid_nm
+    if len(grid) != 2 or not 0 <= grid[0] < grid[1]:
+        raise ConfigError(f"wavelength_grid_nm must be (start, stop) in nm with 0 <= start < stop, got {grid}")
     if config.pretrain_samples is not None and config.pretrain_samples < 1:
         raise ConfigError(f"pretrain_samples must be >= 1 or None (all pixels), got {config.pretrain_samples}")
     if config.decoder_dim % config.decoder_heads or config.decoder_dim % 4:
@@ -125,5 +134,11 @@ def encoder_shape(config: S2FormerConfig, patch_size: int) -> EncoderShape:
 
 
 def pretraining_config(config: S2FormerConfig) -> dict[str, Any]:
-    """The config keys that change the pretrained encoder (and nothing else; the code enters the key as its fingerprint)."""
-    return {item.name: getattr(config, item.name) for item in dataclasses.fields(config) if item.metadata["pretraining"]}
+    """The config keys that change the pretrained encoder (and nothing else; the code enters the key as its fingerprint).
+
+    The wavelength grid enters only where it is used (``band_alignment = "wavelength"``).
+    """
+    chosen = {item.name: getattr(config, item.name) for item in dataclasses.fields(config) if item.metadata["pretraining"]}
+    if config.band_alignment != "wavelength":
+        chosen.pop("wavelength_grid_nm")
+    return chosen

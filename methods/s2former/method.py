@@ -9,7 +9,8 @@ A trial: ``prepare(source)`` pretrains the encoder on the source scene's pixels 
 the content-addressed :class:`~hsibench.methods.pretraining_cache.PretrainingCache`; the trial
 seed does not enter the key) → ``adapt(task)`` makes a new band adapter for the target, loads
 the pretrained encoder and fine-tunes on the support set (DAFT or plain) → ``predict`` in
-memory-bounded batches.
+memory-bounded batches. The source may be several pooled scenes (a protocol's ``sources``): each
+gets its own adapter in front of the one encoder (:class:`~.pretraining.PooledMaskedAutoencoder`).
 
 Ablation variants (registered configs, not copies). The cross-attention names follow the
 direction *information flows*:
@@ -37,16 +38,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from hsibench.methods.base import Method, RunContext
-from hsibench.methods.pretraining_cache import PretrainingCache, domain_digest, pretraining_key
+from hsibench.methods.base import Method, RunContext, source_content_digest, wavelengths_digest
+from hsibench.methods.pretraining_cache import PretrainingCache, pretraining_key
 from hsibench.methods.registry import register_method, register_variant
 from hsibench.methods.s2former.band_alignment import empty_adapter, make_adapter
 from hsibench.methods.s2former.config import S2FormerConfig, encoder_shape, pretraining_config
 from hsibench.methods.s2former.finetuning import FinetuningResult, finetune
 from hsibench.methods.s2former.model import DecoderShape, S2Former, S2FormerEncoder, S2FormerMaskedAutoencoder
-from hsibench.methods.s2former.pretraining import pretrain
+from hsibench.methods.s2former.pretraining import PooledMaskedAutoencoder, pretrain
 from hsibench.methods.training import predict_in_batches, seed_everything
-from hsibench.protocol import Domain, FewShotTask
+from hsibench.protocol import Domain, FewShotTask, PooledSource, Source, source_domains
 
 REFERENCE = ("J. Chao, T. Lv, Q. Ma, Y. Qiu, L. Fang, H. Shen, W. Yao, \"Cross-Domain Transfer with Self-Supervised "
              "Spectral-Spatial Modeling for Hyperspectral Image Classification\", arXiv 2601.18088, 2026")
@@ -90,6 +91,8 @@ PRESETS = {"cpu": CPU, "smoke": SMOKE}
 class S2FormerMethod(Method):
     """S²Former (proposed): self-supervised dual-branch pretraining on the source, DAFT on the target shots."""
 
+    accepts_pooled_sources = True
+
     def __init__(self, config: S2FormerConfig, context: RunContext) -> None:
         super().__init__(config, context)
         self.device = context.device
@@ -107,29 +110,44 @@ class S2FormerMethod(Method):
         return dataclasses.replace(self.context, seed=seed, amp=self.amp)
 
     # ------------------------------------------------------------------ pretraining
-    def pretraining_key(self, source: Domain) -> str | None:
+    def _pretraining_config(self, source: Source) -> dict[str, Any]:
+        """The pretraining config, plus — on the wavelength grid — the band centres the resampling is made from."""
+        chosen = pretraining_config(self.config)
+        if self.config.band_alignment == "wavelength":
+            chosen["wavelengths"] = wavelengths_digest(source)
+        return chosen
+
+    def pretraining_key(self, source: Source) -> str | None:
         if not self.config.pretrain:
             return None
-        return pretraining_key("s2former", domain_digest(source.patches.padded), pretraining_config(self.config),
+        return pretraining_key("s2former", source_content_digest(source), self._pretraining_config(source),
                                self.config.pretrain_seed, self.code_digest())
 
-    def prepare(self, source: Domain) -> None:
-        self.patch_size = source.patches.patch_size
+    def prepare(self, source: Source) -> None:
+        domains = source_domains(source)
+        self.patch_size = domains[0].patches.patch_size
         if not self.config.pretrain:
             return
         cache = PretrainingCache(self.context.cache_dir)
-        describe = {"method": "s2former", "source": source.name, "bands": source.bands, "patch_size": self.patch_size,
-                    "config": pretraining_config(self.config), "pretrain_seed": self.config.pretrain_seed}
+        describe = {"method": "s2former", "source": source.name, "bands": [d.bands for d in domains] if len(domains) > 1
+                    else source.bands, "patch_size": self.patch_size, "config": pretraining_config(self.config),
+                    "pretrain_seed": self.config.pretrain_seed}
         self.pretrained, self.pretraining_computed = cache.get_or_compute(
             self.pretraining_key(source), lambda: self._pretrain(source), describe)
 
-    def _pretrain(self, source: Domain) -> dict:
+    def _pretrain(self, source: Source) -> dict:
         config = self.config
         seed_everything(config.pretrain_seed)  # initialisation depends on the pretraining seed only
-        adapter = make_adapter(config.band_alignment, source, config.aligned_bands, config.adapter_norm, config.pretrain_seed)
-        encoder = S2FormerEncoder(encoder_shape(config, source.patches.patch_size))
+        domains = source_domains(source)
+        adapters = [make_adapter(config.band_alignment, domain, config.aligned_bands, config.adapter_norm,
+                                 config.pretrain_seed, config.wavelength_grid_nm) for domain in domains]
+        encoder = S2FormerEncoder(encoder_shape(config, domains[0].patches.patch_size))
         decoder = DecoderShape(config.decoder_dim, config.decoder_depth, config.decoder_heads)
-        model = S2FormerMaskedAutoencoder(adapter, encoder, source.bands, decoder).to(self.device)
+        if isinstance(source, PooledSource) or config.band_alignment == "wavelength":
+            model = PooledMaskedAutoencoder(adapters, encoder, decoder, shared_output=config.band_alignment == "wavelength")
+        else:  # one scene, its own bands reconstructed: the original model
+            model = S2FormerMaskedAutoencoder(adapters[0], encoder, source.bands, decoder)
+        model = model.to(self.device)
         record = pretrain(model, source, config, self._loop_context(config.pretrain_seed))
         return {"encoder": {name: value.detach().cpu() for name, value in encoder.state_dict().items()},
                 "record": dataclasses.asdict(record)}
@@ -151,7 +169,8 @@ class S2FormerMethod(Method):
         if self.pretrained is not None:
             encoder.load_state_dict(self.pretrained["encoder"])
         # a new adapter for the target's own band count; PCA is fitted on target pixels without labels
-        adapter = make_adapter(config.band_alignment, task.target, config.aligned_bands, config.adapter_norm, self.context.seed)
+        adapter = make_adapter(config.band_alignment, task.target, config.aligned_bands, config.adapter_norm,
+                               self.context.seed, config.wavelength_grid_nm)
         self.model, self._compiled = S2Former(adapter, encoder, task.num_classes).to(self.device), None
         self.finetuning_record = finetune(self._forward_module(), task, config, self._loop_context(self.context.seed),
                                           self.context.generator(offset=1))

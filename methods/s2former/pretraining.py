@@ -9,23 +9,40 @@ one :class:`~hsibench.methods.optimization.OptimizerStep` per batch. Every setti
 The reconstruction loss on a fixed evaluation batch with a fixed mask is measured before and
 after training (``initial_loss`` / ``final_loss``), so "pretraining learned something" is a
 check on equal terms rather than a comparison of noisy running averages.
+
+Pixels are the source's *valid* pixels (a scene's valid-pixel mask excludes the others). Two model
+forms run through the same loop:
+
+- one source scene with a learned or PCA adapter: :class:`~.model.S2FormerMaskedAutoencoder` on
+  that scene's patches, reconstructing its own bands (the original form, unchanged);
+- several pooled source scenes, or ``band_alignment = "wavelength"``: :class:`PooledMaskedAutoencoder`,
+  one adapter per scene in front of the one encoder and decoder. With learned/PCA adapters each
+  scene keeps its own output head (its own bands are the target); on the wavelength grid one head
+  reconstructs the C₀ grid channels of every scene, and the channels a scene's sensor does not
+  cover are left out of the reconstruction and FDC losses (:func:`masked_reconstruction_loss`).
+  A batch mixes the scenes' pixels as the pool does; the encoder sees them in one pass.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from timm.layers import trunc_normal_
+from torch import nn
 
 from hsibench.methods.base import RunContext
 from hsibench.methods.lr_schedule import warmup_cosine_scheduler
 from hsibench.methods.optimization import OptimizerStep
+from hsibench.methods.s2former.band_alignment import channel_validity
 from hsibench.methods.s2former.config import S2FormerConfig
-from hsibench.methods.s2former.model import S2FormerMaskedAutoencoder
+from hsibench.methods.s2former.fdc import frequency_domain_constraint
+from hsibench.methods.s2former.model import DecoderShape, S2FormerEncoder, S2FormerMaskedAutoencoder
 from hsibench.methods.training import autocast, minibatches, to_device
-from hsibench.protocol import Domain
+from hsibench.protocol import Domain, Source, source_domains
 
 #: pixels in the fixed evaluation batch (before/after reconstruction loss)
 EVALUATION_PIXELS = 512
@@ -38,15 +55,150 @@ class PretrainingResult:
     epoch_losses: list[float] = field(default_factory=list)
 
 
-def pretraining_coords(source: Domain, samples: int | None, seed: int) -> np.ndarray:
-    """Every source pixel, or a seeded subsample of ``samples`` of them (row-major order kept)."""
-    coords = source.patches.all_coords()
-    if samples is None or samples >= len(coords):
-        return coords
+def _subsample(count: int, samples: int | None, seed: int) -> np.ndarray | None:
+    """Sorted indices of a seeded subsample of ``samples`` of ``count`` items (``None``: keep them all)."""
+    if samples is None or samples >= count:
+        return None
     if samples < 1:
         raise ValueError(f"pretrain_samples must be >= 1 (or None for all pixels), got {samples}")
-    chosen = np.random.default_rng([seed, 1]).choice(len(coords), samples, replace=False)
-    return coords[np.sort(chosen)]
+    return np.sort(np.random.default_rng([seed, 1]).choice(count, samples, replace=False))
+
+
+def pretraining_coords(source: Domain, samples: int | None, seed: int) -> np.ndarray:
+    """Every valid source pixel, or a seeded subsample of ``samples`` of them (row-major order kept)."""
+    coords = source.valid_coords()
+    chosen = _subsample(len(coords), samples, seed)
+    return coords if chosen is None else coords[chosen]
+
+
+class ScenePixels:
+    """The pretraining pixels of one scene; a batch is one patch tensor ``[n, S, S, C]``."""
+
+    def __init__(self, domain: Domain, samples: int | None, seed: int) -> None:
+        self.domain, self.coords = domain, pretraining_coords(domain, samples, seed)
+
+    def __len__(self) -> int:
+        return len(self.coords)
+
+    def gather(self, index: np.ndarray, device: torch.device) -> torch.Tensor:
+        return to_device(self.domain.patches.gather(self.coords[index]), device)
+
+
+class PooledPixels:
+    """The pretraining pixels of every source scene, pooled: the valid pixels of each, in protocol order, then a
+    seeded subsample of ``samples`` of the pool (``None``: all). A batch is ``[(scene index, patches), …]``,
+    one entry per scene present in it (the scenes' band counts differ, so their patches cannot share a tensor)."""
+
+    def __init__(self, domains: Sequence[Domain], samples: int | None, seed: int) -> None:
+        self.domains = tuple(domains)
+        coords = [domain.valid_coords() for domain in self.domains]
+        scene = np.concatenate([np.full(len(c), index, np.int64) for index, c in enumerate(coords)])
+        coords = np.concatenate(coords)
+        chosen = _subsample(len(coords), samples, seed)
+        self.scene, self.coords = (scene, coords) if chosen is None else (scene[chosen], coords[chosen])
+
+    def __len__(self) -> int:
+        return len(self.coords)
+
+    def counts(self) -> list[int]:
+        """Pretraining pixels per scene."""
+        return np.bincount(self.scene, minlength=len(self.domains)).tolist()
+
+    def gather(self, index: np.ndarray, device: torch.device) -> list[tuple[int, torch.Tensor]]:
+        parts = []
+        for scene, domain in enumerate(self.domains):
+            chosen = index[self.scene[index] == scene]
+            if len(chosen):
+                parts.append((scene, to_device(domain.patches.gather(self.coords[chosen]), device)))
+        return parts
+
+
+def masked_reconstruction_loss(predicted: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
+                               valid: torch.Tensor | None, patch_size: int, fdc_weight: float, fdc_cutoff: float,
+                               fdc_axes: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(summed per-pixel MSE over the weighted pixels, their count, L_fdc) of one scene's part of a batch.
+
+    ``predicted`` / ``target`` ``[N, S², C]``, ``weights`` ``[N, S²]`` (the masked pixels), ``valid`` ``[C]`` bool or
+    ``None``: a pixel's error is the mean over the *valid* channels only, and L_fdc sees the invalid channels as 0 in
+    prediction and truth alike (the truth is 0 there already), so neither loss sends a gradient to a channel the
+    scene's sensor does not cover.
+    """
+    predicted, target = predicted.float(), target.float()
+    if valid is None:
+        per_pixel = ((predicted - target) ** 2).mean(dim=-1)  # [N, S²]
+    else:
+        keep = valid.to(predicted.dtype)
+        predicted = predicted * keep
+        per_pixel = (((predicted - target) ** 2) * keep).sum(dim=-1) / keep.sum()
+    fdc = (frequency_domain_constraint(predicted, target, weights, patch_size, fdc_cutoff, fdc_axes)
+           if fdc_weight > 0 else None)
+    return (per_pixel * weights).sum(), weights.sum(), fdc
+
+
+class PooledMaskedAutoencoder(nn.Module):
+    """S²Former's masked autoencoder behind one adapter per source scene (several pooled scenes, or the wavelength grid).
+
+    The encoder and the decoder are :class:`~.model.S2FormerMaskedAutoencoder`'s, shared by every scene; its
+    own adapter and output head are replaced by ``adapters`` (one per scene, ``[n, S, S, C_i] → [n, S, S, C₀]``) and
+    ``heads``: one per scene reconstructing its own C_i bands, or — ``shared_output``, on the wavelength grid — one
+    reconstructing the C₀ grid channels of every scene (the same channel is the same band everywhere).
+    """
+
+    def __init__(self, adapters: Sequence[nn.Module], encoder: S2FormerEncoder, decoder: DecoderShape,
+                 shared_output: bool) -> None:
+        super().__init__()
+        self.adapters = nn.ModuleList(adapters)
+        self.body = S2FormerMaskedAutoencoder(nn.Identity(), encoder, decoder.dim, decoder)
+        self.body.reconstruction_head = nn.Identity()  # the heads below take the decoder's output
+        self.shared_output = shared_output
+        outputs = [encoder.shape.aligned_bands] if shared_output else [adapter.bands for adapter in self.adapters]
+        self.heads = nn.ModuleList(nn.Linear(decoder.dim, bands) for bands in outputs)
+        for head in self.heads:
+            trunc_normal_(head.weight, std=0.02)
+            nn.init.zeros_(head.bias)
+
+    @property
+    def encoder(self) -> S2FormerEncoder:
+        return self.body.encoder
+
+    def forward(self, parts: list[tuple[int, torch.Tensor]], mask_ratio: float, spectral_mask_ratio: float = 0.0,
+                generator: torch.Generator | None = None, fdc_weight: float = 0.0, fdc_cutoff: float = 0.25,
+                fdc_axes: str = "spectral") -> dict[str, torch.Tensor]:
+        """L = L_rec + λ_fdc·L_fdc over a batch of ``[(scene index, patches [n, S, S, C_i]), …]``."""
+        aligned = [self.adapters[scene](patches) for scene, patches in parts]  # each [n, S, S, C0]
+        encoded = self.body.forward_encoder(torch.cat(aligned), mask_ratio, spectral_mask_ratio, generator)
+        decoded = self.body.forward_decoder(encoded["spatial"], encoded["spectral"], encoded["ids_restore"],
+                                            encoded["spectral_keep"])  # [N, S², Dd]
+        mask = encoded["mask"]
+        weights = mask if bool(mask.any()) else torch.ones_like(mask)  # no masking → plain autoencoder
+        patch_size = parts[0][1].shape[1]
+        total, count, fdc_terms, start = 0.0, 0.0, [], 0
+        for (scene, patches), scene_aligned in zip(parts, aligned):
+            stop = start + len(patches)
+            head = self.heads[0 if self.shared_output else scene]
+            truth = scene_aligned if self.shared_output else patches
+            valid = channel_validity(self.adapters[scene]) if self.shared_output else None
+            part_sum, part_count, fdc = masked_reconstruction_loss(
+                head(decoded[start:stop]), truth.flatten(1, 2), weights[start:stop], valid, patch_size,
+                fdc_weight, fdc_cutoff, fdc_axes)
+            total, count, start = total + part_sum, count + part_count, stop
+            if fdc is not None:
+                fdc_terms.append(fdc * part_count)
+        reconstruction = total / count
+        losses = {"reconstruction": reconstruction, "mask": mask}
+        if fdc_terms:
+            losses["fdc"] = sum(fdc_terms) / count
+            losses["loss"] = reconstruction + fdc_weight * losses["fdc"]
+        else:
+            losses["loss"] = reconstruction
+        return losses
+
+
+def pretraining_pixels(model: nn.Module, source: Source, config: S2FormerConfig) -> ScenePixels | PooledPixels:
+    """The pixels ``model`` pretrains on, in the batch form it takes."""
+    if isinstance(model, PooledMaskedAutoencoder):
+        return PooledPixels(source_domains(source), config.pretrain_samples, config.pretrain_seed)
+    return ScenePixels(source, config.pretrain_samples, config.pretrain_seed)
 
 
 def mask_ratios(config: S2FormerConfig) -> tuple[float, float]:
@@ -68,34 +220,35 @@ def learning_rate_schedule(optimizer: torch.optim.Optimizer, total_updates: int,
 
 
 @torch.no_grad()
-def reconstruction_loss(model: S2FormerMaskedAutoencoder, patches: torch.Tensor, config: S2FormerConfig,
+def reconstruction_loss(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder,
+                        batch: torch.Tensor | list[tuple[int, torch.Tensor]], config: S2FormerConfig,
                         context: RunContext) -> float:
-    """MSE on masked pixels of a fixed batch with a fixed mask (eval mode, no FDC)."""
+    """MSE on masked pixels of a fixed batch (already on the device) with a fixed mask (eval mode, no FDC)."""
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(config.pretrain_seed + 7)
     with autocast(context.device, context.amp):
-        loss = model(to_device(patches, context.device), *mask_ratios(config), generator)
+        loss = model(batch, *mask_ratios(config), generator)
     model.train(was_training)
     return float(loss["reconstruction"])
 
 
-def pretrain(model: S2FormerMaskedAutoencoder, source: Domain, config: S2FormerConfig,
+def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source: Source, config: S2FormerConfig,
              context: RunContext) -> PretrainingResult:
-    """Train ``model`` (already on ``context.device``) on the source pixels; returns the loss record.
+    """Train ``model`` (already on ``context.device``) on the source's valid pixels; returns the loss record.
 
     ``context`` gives the device, mixed precision (already combined with ``config.amp``) and the
     progress callback; every seed comes from ``config.pretrain_seed``, never from the trial.
     """
     device, seed = context.device, config.pretrain_seed
-    coords = pretraining_coords(source, config.pretrain_samples, seed)
-    evaluation = np.random.default_rng([seed, 2]).choice(len(coords), min(EVALUATION_PIXELS, len(coords)),
+    pixels = pretraining_pixels(model, source, config)
+    evaluation = np.random.default_rng([seed, 2]).choice(len(pixels), min(EVALUATION_PIXELS, len(pixels)),
                                                          replace=False)
-    evaluation_patches = source.patches.gather(coords[np.sort(evaluation)])
-    result = PretrainingResult(reconstruction_loss(model, evaluation_patches, config, context), math.nan)
+    evaluation_batch = pixels.gather(np.sort(evaluation), device)
+    result = PretrainingResult(reconstruction_loss(model, evaluation_batch, config, context), math.nan)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(coords) / config.pretrain_batch_size)
+    steps_per_epoch = math.ceil(len(pixels) / config.pretrain_batch_size)
     schedule = learning_rate_schedule(optimizer, config.pretrain_epochs * steps_per_epoch, config)
     optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
     batch_generator = torch.Generator().manual_seed(seed)
@@ -104,15 +257,15 @@ def pretrain(model: S2FormerMaskedAutoencoder, source: Domain, config: S2FormerC
     model.train()
     for epoch in range(config.pretrain_epochs):
         total, count = 0.0, 0
-        for index in minibatches(len(coords), config.pretrain_batch_size, batch_generator):
-            patches = to_device(source.patches.gather(coords[index.numpy()]), device)
+        for index in minibatches(len(pixels), config.pretrain_batch_size, batch_generator):
+            batch = pixels.gather(index.numpy(), device)
             with autocast(device, context.amp):
-                losses = model(patches, spatial_ratio, spectral_ratio, mask_generator, fdc_weight(config),
+                losses = model(batch, spatial_ratio, spectral_ratio, mask_generator, fdc_weight(config),
                                config.fdc_cutoff, config.fdc_axes)
             optimizer_step(losses["loss"])
             total = total + losses["loss"].detach() * len(index)  # stays on the device: no sync per step
             count += len(index)
         result.epoch_losses.append(float(total) / count)
         context.progress(stage="pretrain", epoch=epoch + 1, epochs=config.pretrain_epochs, loss=result.epoch_losses[-1])
-    result.final_loss = reconstruction_loss(model, evaluation_patches, config, context)
+    result.final_loss = reconstruction_loss(model, evaluation_batch, config, context)
     return result
