@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from test_protocols import write
 
 from hsibench.data import get_scene_source
 from hsibench.protocol import ProtocolError, load_protocol, make_split, protocol_names
@@ -32,12 +33,6 @@ def test_every_shipped_protocol_loads_and_splits_where_its_ground_truth_is_in_th
     if protocol.support_from == "labels":
         kept = set(split.support.labels.tolist())
         assert len(split.support) == protocol.shots * len(kept)
-
-
-def write(tmp_path, text: str):
-    path = tmp_path / "mine.toml"
-    path.write_text(text)
-    return path
 
 
 def test_a_protocol_naming_an_unknown_scene_is_refused_with_the_scene_and_a_suggestion(tmp_path) -> None:
