@@ -95,9 +95,12 @@ def test_a_target_without_labels_is_refused_on_load(tmp_path: Path) -> None:
     ("dcfsl", "multi2sa_a", r"method 'dcfsl' uses source labels and learns from one source scene, but protocol "
                             r"'multi2sa_a' pools 5 sources \(jr \+ av \+ muufl \+ pusub \+ urban\)"),
     ("finetune", "multi2sa_a", r"method 'finetune' uses source labels .* pools 5 sources"),
+    ("dcfsl", "sa_a_same", r"source sa_a overlaps target sa_a, so source labels would be target labels"),
 ])
 def test_source_label_methods_are_refused_at_planning_and_when_the_source_is_built(method: str, protocol: str,
-                                                                                     message: str) -> None:
+                                                                                     message: str, tmp_path: Path) -> None:
+    if protocol == "sa_a_same":  # one scene as source and target: planning sees the overlap from the regions alone
+        protocol = str(write_protocol(tmp_path, 'source = "sa_a"\ntarget = "sa_a"\n'))
     with pytest.raises(SourceLabelsRefused, match=message):
         resolve(TrialSpec(method, protocol, 1330, preset="smoke"))  # planning: no file is read
     with pytest.raises(SourceLabelsRefused, match=message):
@@ -243,3 +246,21 @@ def test_every_applicable_method_runs_on_the_real_files(real_data, tmp_path: Pat
     caption = (tmp_path / name / "main.md").read_text()
     # a protocol that names a scene with derived labels (as target, or among its sources) says so in every caption
     assert (JR_NOTE in caption) is (name in ("jr2sa_a", "sa_a2jr", "multi2sa_a"))
+
+
+# --- pooled sources in listings and in report grouping --------------------------------------------------------------
+
+
+def test_protocol_listings_name_every_pooled_source(capsys) -> None:
+    assert main(["protocols", "list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("multi2sa_a"))
+    assert load_protocol("multi2sa_a").sources_label() in row and " + " in row
+
+
+def test_report_grouping_tells_pools_of_different_sources_apart() -> None:
+    from hsibench.report.collect import identity_of
+
+    pooled = json.loads(json.dumps(protocol_identity(load_protocol("multi2sa_a"))))
+    fewer = {**pooled, "extra_sources": pooled["extra_sources"][:-1]}
+    assert identity_of(pooled) != identity_of(fewer)
+    assert "extra_sources" not in identity_of(json.loads(json.dumps(protocol_identity(load_protocol("jr2sa_a")))))

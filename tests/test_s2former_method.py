@@ -197,3 +197,28 @@ def test_misuse_is_explained(demo: dict, tmp_path: Path) -> None:
     trained, _ = run_trial(demo, tmp_path, name="s2former-no-pretrain", overrides={"finetune_epochs": 1})
     with pytest.raises(ValueError, match="bands"):
         trained.predict(demo["source"], np.zeros((1, 2), np.int64))
+
+
+@needs_demo
+def test_daft_unlabeled_draws_only_valid_target_pixels(demo: dict, tmp_path: Path) -> None:
+    task = dataclasses.replace(demo["tasks"][0])
+    patches = task.target.patches
+    mask = np.zeros((patches.height, patches.width), dtype=bool)
+    mask[: patches.height // 2] = True
+    mask[task.support_coords[:, 0], task.support_coords[:, 1]] = True
+    patches.valid_mask, centres, original = mask, [], patches.gather
+
+    def spy(coords):
+        centres.append(np.asarray(coords).reshape(-1, 2).copy())
+        return original(coords)
+
+    patches.gather = spy
+    try:
+        method = create_method("s2former-no-pretrain", RunContext(seed=1, cache_dir=tmp_path), "smoke",
+                               {"finetune_epochs": 3, "daft_unlabeled": True})
+        method.adapt(task)
+    finally:
+        patches.gather, patches.valid_mask = original, None
+    drawn = np.concatenate(centres)
+    assert len(drawn) > len(task.support_coords)
+    assert mask[drawn[:, 0], drawn[:, 1]].all(), "DAFT drew an unlabeled pixel outside the target's valid mask"

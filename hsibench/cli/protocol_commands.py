@@ -27,7 +27,7 @@ def _list(args: argparse.Namespace) -> int:
     rows = []
     for name in protocol_names():
         p = load_protocol(name)
-        rows.append((name, p.source.label(), p.target.label(), p.shots, len(p.seeds), p.patch_size, p.split_mode,
+        rows.append((name, p.sources_label(), p.target.label(), p.shots, len(p.seeds), p.patch_size, p.split_mode,
                      p.description))
     header = ("name", "source", "target", "k", "seeds", "patch", "split", "description")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header) - 1)]
@@ -41,7 +41,7 @@ def _show(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else protocol.seeds[0]
     print(f"protocol             {protocol.name}  ({protocol.path})")
     print(f"description          {protocol.description}")
-    print(f"source               {protocol.source.label()}")
+    print(f"source               {protocol.sources_label()}")
     print(f"target               {protocol.target.label()}")
     for key in ("shots", "patch_size", "split_mode", "normalisation", "padding", "validation_per_class",
                 "spatial_buffer", "short_classes", "support_from"):

@@ -320,8 +320,9 @@ def _check_region(region: SceneRegion, key: str, where: str) -> None:
 def check_source_labels(protocol: Protocol, method: str) -> None:
     """Refuse, from the scenes' registered facts alone, a method that uses source labels where there are none to use.
 
-    Called when a trial is planned (before anything runs) and again when its source domain is built.
-    Overlapping source and target regions are refused when the domain is built (:func:`~hsibench.protocol.task.build_source_domain`).
+    Called when a trial is planned (before anything runs) and again when its source domain is built:
+    several sources, an unlabeled source, and a source region that shares pixels with the target (its labels
+    would be target labels) are each refused with the reason.
     """
     if protocol.pooled:
         raise SourceLabelsRefused(
@@ -334,6 +335,11 @@ def check_source_labels(protocol: Protocol, method: str) -> None:
             f"method {method!r} uses source labels, but the source scene {info.name!r} of protocol {protocol.name!r} "
             f"({info.title}) has no labels; run a method that does not use source labels (s2former, mae, svm, cnn3d, "
             "ssftt) on this protocol, or choose one with a labeled source")
+    if protocol.source.overlaps(protocol.target):
+        raise SourceLabelsRefused(
+            f"protocol {protocol.name!r}: source {protocol.source.label()} overlaps target {protocol.target.label()}, "
+            f"so source labels would be target labels. Method {method!r} uses source labels and cannot run on this "
+            "protocol; choose a protocol with a separate source scene or region.")
 
 
 def parse_protocol(data: dict, name: str, path: str = "") -> Protocol:

@@ -135,24 +135,13 @@ def source_domains(source: Source) -> tuple[Domain, ...]:
     return source.domains if isinstance(source, PooledSource) else (source,)
 
 
-def _refuse_source_labels(protocol: Protocol, region: SceneRegion, method: str | None) -> None:
-    who = f"method {method!r}" if method else "a method that uses source labels"
-    check_source_labels(protocol, method or "(uses source labels)")
-    if region.overlaps(protocol.target):
-        raise SourceLabelsRefused(
-            f"protocol {protocol.name!r}: source {region.label()} overlaps target {protocol.target.label()}, "
-            f"so source labels would be target labels. {who[0].upper()}{who[1:]} uses source labels and "
-            "cannot run on this protocol; choose a protocol with a separate source scene or region."
-        )
-
-
 def build_source_domain(protocol: Protocol, grant_labels: bool, scene: Scene | None = None,
                         method: str | None = None, region: SceneRegion | None = None) -> Domain:
     """One source scene (``region``, default the protocol's first source), z-scored over its own valid pixels;
     labels only when granted and legitimate (``method`` names who asked, for the refusal's message)."""
     region = region if region is not None else protocol.source
     if grant_labels:
-        _refuse_source_labels(protocol, region, method)
+        check_source_labels(protocol, method or "(uses source labels)")
     scene = scene if scene is not None else region_scene(region)
     statistics = normalisation_statistics(scene.cube, "scene", valid_mask=scene.valid_mask)
     label_map = None
@@ -177,7 +166,7 @@ def build_sources(protocol: Protocol, grant_labels: bool, method: str | None = N
     by default :func:`build_source_domain`. Labels are granted to a single source only.
     """
     if grant_labels:
-        _refuse_source_labels(protocol, protocol.source, method)  # before any scene is loaded
+        check_source_labels(protocol, method or "(uses source labels)")  # before any scene is loaded
     make = domain or (lambda region: build_source_domain(protocol, grant_labels, method=method, region=region))
     domains = tuple(make(region) for region in protocol.sources)
     return domains[0] if len(domains) == 1 else PooledSource(domains)

@@ -75,9 +75,10 @@ def sweep_value(record: TrialRecord, key: str | None) -> Any:
 
 def identity_of(protocol: dict[str, Any]) -> dict[str, Any]:
     """A record's protocol content without keys that change no result (records before schema 2 stored some)."""
-    from hsibench.protocol.protocol import IDENTITY_KEYS
+    from hsibench.protocol.protocol import IDENTITY_KEYS, OPTIONAL_IDENTITY_KEYS
 
-    return {key: value for key, value in protocol.items() if key in IDENTITY_KEYS}
+    kept = set(IDENTITY_KEYS) | set(OPTIONAL_IDENTITY_KEYS)
+    return {key: value for key, value in protocol.items() if key in kept}
 
 
 def matching_records(records: list[TrialRecord], protocol: dict[str, Any], sweep_key: str | None = None,

@@ -71,7 +71,7 @@ class S2FormerConfig:
     daft_weight: float = key(1.0, "λ_daft")
     daft_momentum: float = key(0.99, "EMA momentum of the teacher")
     daft_align: Literal["cosine", "mse"] = key("cosine", "feature alignment loss")
-    daft_unlabeled: bool = key(False, "also align on unlabeled target pixels (drawn from all target pixels)")
+    daft_unlabeled: bool = key(False, "also align on unlabeled target pixels (drawn from every valid target pixel: transductive)")
     finetune_epochs: int = key(200, "passes over the support set (fixed length unless validation selects)")
     finetune_batch_size: int = key(32, "fine-tuning batch size (support pixels)")
     finetune_lr: float = key(5e-4, "AdamW peak learning rate of fine-tuning")

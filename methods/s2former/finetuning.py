@@ -52,7 +52,7 @@ def finetune(student: S2Former, task: FewShotTask, config: S2FormerConfig, conte
     device = context.device
     support = to_device(task.target.patches.gather(task.support_coords), device)  # [n, S, S, C]: small
     labels = torch.as_tensor(task.support_labels, dtype=torch.long, device=device)
-    unlabeled_coords = task.target.patches.all_coords() if config.daft and config.daft_unlabeled else None
+    unlabeled_coords = task.target.valid_coords() if config.daft and config.daft_unlabeled else None
     teacher = EMATeacher(student, config.daft_momentum) if config.daft else None
     alignment = DiffusionAlignment(config.daft_steps, config.daft_align) if config.daft else None
 
