@@ -8,7 +8,8 @@ layers in front of its network:
   for the source and a fresh one for the target; the network behind it is shared.
 - :class:`PrincipalComponents` — a fixed PCA projection fitted on one scene's pixels, the input
   reduction that HybridSN (Roy et al., 2020) and SSFTT (Sun et al., 2022) use. It is a module
-  with buffers, so a checkpoint carries the fitted projection with the weights.
+  with buffers, so a checkpoint carries the fitted projection with the weights. On a target it
+  is fitted on the pixels the protocol lets statistics read (:func:`statistics_pixels`).
 - :class:`WavelengthResampling` — a fixed resampling of a scene's bands onto one common
   wavelength grid (:class:`WavelengthGrid`) from the band centres, with a per-channel validity
   mask where the sensor has no band: the same channel is the same physical band in every scene
@@ -53,13 +54,24 @@ class BandMapping(nn.Module):
         return self.norm(mapped.reshape(-1, self.width)).reshape(shape)
 
 
-def scene_pixels(patches: PatchSampler, max_pixels: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Spectra (n, B) of the scene's valid pixels (the padding excluded); a random subset when there are more than
-    ``max_pixels``."""
-    pixels = patches.valid_pixels().numpy()
-    if max_pixels is not None and len(pixels) > max_pixels:
-        pixels = pixels[np.sort(rng.choice(len(pixels), max_pixels, replace=False))]
-    return pixels
+class TooFewPixelsError(HsibenchError, ValueError):
+    """A PCA asked for at least as many components as it has pixels to fit on (a whitened projection would divide by
+    a zero variance)."""
+
+
+def statistics_pixels(patches: PatchSampler, coords: np.ndarray, max_pixels: int | None,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Spectra (n, B) of the pixels at ``coords`` (n, 2) — those a fitted statistic may read, e.g.
+    :meth:`~hsibench.protocol.FewShotTask.statistics_coords` — or of a seeded random subset of at most
+    ``max_pixels`` of them, kept in the order of ``coords``.
+
+    The subset is drawn over ``coords`` before any spectrum is read, so with ``coords`` = every valid pixel the
+    pixels (and the draw from ``rng``) are exactly those of a fit on the whole scene.
+    """
+    coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
+    if max_pixels is not None and len(coords) > max_pixels:
+        coords = coords[np.sort(rng.choice(len(coords), max_pixels, replace=False))]
+    return patches.spectra(coords).numpy()
 
 
 class PrincipalComponents(nn.Module):
@@ -80,7 +92,13 @@ class PrincipalComponents(nn.Module):
         self.register_buffer("projection", torch.zeros(bands, components))
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
 
-    def fit(self, pixels: np.ndarray, seed: int) -> PrincipalComponents:
+    def fit(self, pixels: np.ndarray, seed: int, scene: str = "the scene") -> PrincipalComponents:
+        """Fit on ``pixels`` (n, B); fewer pixels than ``components + 1`` is a :class:`TooFewPixelsError` naming ``scene``."""
+        if len(pixels) <= self.components:
+            raise TooFewPixelsError(
+                f"{scene}: a PCA to {self.components} components needs more than {self.components} pixels to fit on, "
+                f"got {len(pixels)} (under normalisation='train' only the pixels of support patches may be used); "
+                "lower `pca_components` / `aligned_bands`, or use more shots")
         pca = PCA(n_components=self.components, whiten=self.whiten, random_state=seed % 2**32).fit(pixels)
         projection = pca.components_.T  # (B, P)
         if self.whiten:
@@ -101,10 +119,13 @@ def input_reduction(bands: int, components: int | None, whiten: bool) -> nn.Modu
     return PrincipalComponents(bands, components, whiten) if components else nn.Identity()
 
 
-def fit_scene_reduction(reduction: nn.Module, patches: PatchSampler, max_pixels: int | None, context: RunContext) -> None:
-    """Fit a :class:`PrincipalComponents` layer on one scene's unlabeled pixels (a no-op for any other layer)."""
+def fit_scene_reduction(reduction: nn.Module, patches: PatchSampler, coords: np.ndarray, max_pixels: int | None,
+                        context: RunContext, scene: str = "the scene") -> None:
+    """Fit a :class:`PrincipalComponents` layer on one scene's unlabeled pixels at ``coords`` (a no-op for any other
+    layer). For a target pass :meth:`~hsibench.protocol.FewShotTask.statistics_coords`: under ``normalisation =
+    "train"`` a test pixel far from every support pixel must not shape the projection."""
     if isinstance(reduction, PrincipalComponents):
-        reduction.fit(scene_pixels(patches, max_pixels, context.numpy_rng(offset=1)), context.seed)
+        reduction.fit(statistics_pixels(patches, coords, max_pixels, context.numpy_rng(offset=1)), context.seed, scene)
 
 
 # --- resampling onto a common wavelength grid -----------------------------------------------------------------------

@@ -3,26 +3,39 @@
 Reference: L. Sun, G. Zhao, Y. Zheng, Z. Wu, "Spectral–Spatial Feature Tokenization Transformer
 for Hyperspectral Image Classification", IEEE TGRS 60, 2022 (code: github.com/zgr6010/HSI_SSFTT).
 
-The published design: PCA (whitened) to 30 components; a 3-D convolution 8@3×3×3 + batch norm +
-ReLU; the spectral axis folded into channels and a 2-D convolution 64@3×3 + batch norm + ReLU
-(both without padding); a *Gaussian-weighted feature tokenizer* — two learned matrices
-initialised from a (Xavier-)normal distribution: ``A = softmax_pixels(X·W_aᵀ)`` weighs the
-pixels into L = 4 tokens of ``A·(X·W_v)``; a learnable class token and position embedding
-(std 0.02), embedding dropout 0.1; one pre-norm transformer encoder layer (8 heads, MLP width 8,
-GELU, dropout 0.1); a linear head on the class token (Xavier-uniform weights, bias std 1e-6).
-Adam, learning rate 0.001, batch 64, 100 epochs, patches 13×13.
+The published design: PCA (whitened) to 30 components on every scene (the published script sets
+``pca_components = 30``, and its 2-D convolution hard-wires 8·28 input channels, so 30 is the only
+count that code runs with; hence the plain default 30 here, not a per-scene rule as for
+``cnn3d``); a 3-D convolution 8@3×3×3 + batch norm + ReLU; the spectral axis folded into channels
+and a 2-D convolution 64@3×3 + batch norm + ReLU (both without padding); a *Gaussian-weighted
+feature tokenizer* — two learned matrices drawn from a Xavier-normal distribution: ``A =
+softmax_pixels(X·W_aᵀ)`` weighs the pixels into L = 4 tokens of ``A·(X·W_v)``; a learnable class
+token and position embedding (std 0.02), embedding dropout 0.1; one pre-norm transformer encoder
+layer (8 heads, MLP width 8, GELU, dropout 0.1); a linear head on the class token (Xavier-uniform
+weights, bias std 1e-6). Adam, learning rate 0.001, batch 64, 100 epochs, patches 13×13, the
+weights of the last epoch.
 
-Deviations:
+The tokenizer's matrices are drawn as the published code draws them: it creates them as 3-D
+tensors (1, L, 64) and (1, 64, 64) and calls ``xavier_normal_`` on those, whose fans PyTorch
+computes from the 3-D shape (fan_in = L·64, fan_out = 64): std = √(2 / (65·L)) ≈ 0.079 for W_a
+and ≈ 0.022 for W_v — not the 0.17 and 0.125 of the same call on 2-D (L, 64) and (64, 64)
+matrices. Ours stay 2-D; :func:`published_tokenizer_std` gives the published std.
+
+Deviations (README, "Methods"):
 - Patch size is the protocol's (9×9 in the DCFSL protocols) instead of 13×13.
 - The encoder layer is timm's ``Block``: attention logits are scaled by head_dim^−½ (the
   published code scales by dim^−½, a known quirk of that code); otherwise the same layer.
-- PCA is fitted on the target scene's own pixels (unlabeled; at most ``pca_max_pixels``) and
-  applied to each patch as a fixed layer (see ``cnn3d`` for what that changes at borders).
+- PCA is fitted after the protocol's z-score, on the target pixels the protocol lets statistics
+  read (``FewShotTask.statistics_coords``: every valid pixel under ``normalisation = "scene"``,
+  only support-patch pixels under ``"train"``; at most ``pca_max_pixels``), not on the whole raw
+  scene, and applied to each patch as a fixed layer (see ``cnn3d`` for what that changes at
+  borders).
 - Trained on the few-shot support set (the paper used 10 % of the labels or more).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -49,18 +62,27 @@ class SSFTTConfig(PCAInputConfig):
     dropout: float = 0.1
 
 
+def published_tokenizer_std(rows: int, columns: int) -> float:
+    """The std of ``xavier_normal_`` on a (1, rows, columns) tensor, as the published code draws its (rows, columns)
+    tokenizer matrices: PyTorch takes fan_in = rows·columns and fan_out = 1·columns from the 3-D shape."""
+    fan_in, fan_out = rows * columns, columns
+    return math.sqrt(2.0 / (fan_in + fan_out))
+
+
 class GaussianTokenizer(nn.Module):
     """Pixels' features ``[N, HW, D]`` → ``tokens`` semantic tokens ``[N, L, D]`` by learned soft pixel weighting.
 
-    "Gaussian-weighted": both matrices start from a Xavier-normal (Gaussian) draw.
+    "Gaussian-weighted": both matrices start from a zero-mean normal draw with the published code's std
+    (:func:`published_tokenizer_std`; the same numbers as its ``xavier_normal_`` on the 3-D tensors, for the same
+    random state, since that call is one ``normal_`` of the same size).
     """
 
     def __init__(self, width: int, tokens: int) -> None:
         super().__init__()
-        self.token_weights = nn.Parameter(torch.empty(tokens, width))
-        self.value_weights = nn.Parameter(torch.empty(width, width))
-        nn.init.xavier_normal_(self.token_weights)
-        nn.init.xavier_normal_(self.value_weights)
+        self.token_weights = nn.Parameter(torch.empty(tokens, width))  # W_a (L, D): published (1, L, 64)
+        self.value_weights = nn.Parameter(torch.empty(width, width))  # W_v (D, D): published (1, 64, 64)
+        for weights in (self.token_weights, self.value_weights):
+            nn.init.normal_(weights, 0.0, published_tokenizer_std(*weights.shape))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         attention = (features @ self.token_weights.T).transpose(1, 2).softmax(dim=-1)  # [N, L, HW], over pixels
@@ -118,4 +140,5 @@ class SSFTTMethod(PatchClassifierMethod):
         return SSFTT(bands, num_classes, patch_size, self.config)
 
     def initialise(self, model: nn.Module, task: FewShotTask) -> None:
-        fit_scene_reduction(model.reduction, task.target.patches, self.config.pca_max_pixels, self.context)
+        fit_scene_reduction(model.reduction, task.target.patches, task.statistics_coords(), self.config.pca_max_pixels,
+                            self.context, task.target.name)

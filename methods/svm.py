@@ -5,16 +5,22 @@ Support Vector Machines", IEEE TGRS 42(8), 2004 — the classical pixel-wise bas
 spectrum alone (no neighbourhood), an RBF kernel, C and γ chosen by cross-validation.
 
 Here: scikit-learn's ``SVC`` (one-vs-one, as libSVM) behind a ``StandardScaler`` fitted on the
-support spectra (the protocol's scene-wide z-score stays; this only rescales bands by the
-support's spread, as an SVM pipeline usually does). When every class has at least
+support spectra (the protocol's z-score stays; this only rescales bands by the support's spread, as
+an SVM pipeline usually does, and reads no pixel but the support's). When every class has at least
 ``min_per_class_for_search`` support pixels, (C, γ) is chosen by ``GridSearchCV`` with
 stratified k-fold cross-validation *on the support set only* (k = min(``cv_folds``, smallest
 class size)); otherwise the fixed ``c`` and ``gamma`` are used. The target's test pixels never
 enter the choice.
 
-Deviation: the grid is ours (the paper searched per data set; its grid is not given for these
-scenes): C ∈ 10^{−1…4}, γ ∈ 2^{−12, −10, …, 0}, which brackets scikit-learn's ``"scale"``
-heuristic (γ ≈ 1/B for standardised spectra, B ≈ 100–200).
+Deviations (README, "Methods"):
+- The grid is ours (the paper searched per data set; its grid is not given for these scenes):
+  C ∈ 10^{−1…4}, γ ∈ 2^{−12, −10, …, 0}, which brackets scikit-learn's ``"scale"`` heuristic
+  (γ ≈ 1/B for standardised spectra, B ≈ 100–200).
+- Trained on the few-shot support set (the paper had hundreds of labelled pixels per class), so
+  the cross-validation folds are tiny, and below ``min_per_class_for_search`` pixels per class
+  there is no search at all: C = ``c`` = 100 and γ = scikit-learn's ``"scale"``, our choice.
+- Inputs are the protocol's z-scored spectra (standardised again on the support set): every method
+  of a table sees the same normalised cube; the paper's own preprocessing is not reproduced.
 
 The method shell (support spectra in, batched prediction, the fitted pipeline as the checkpoint) is
 :class:`~hsibench.methods.spectral_estimator.SpectralEstimatorMethod`; this file is the SVM's

@@ -4,8 +4,10 @@ Parametrised over the registry (S²Former and its variants included): each metho
 preset runs a full trial and beats chance; predictions cover exactly the requested pixels; the
 target's test labels cannot change a prediction; source labels reach only methods that declare
 them; a checkpoint round trip predicts the same. Trials are shared between tests through one
-module-wide cache, so each method trains once (twice for the poisoning test).
-Then small unit tests of the baselines' own pieces, on random tensors.
+module-wide cache, so each method trains once (twice for the poisoning test; poisoned test
+*spectra* are tests/test_test_spectra_poison.py). Then small unit tests of the baselines' own
+pieces, on random tensors: among them the published settings (HybridSN's PCA rule, SSFTT's
+tokenizer initialisation) and the PCA's refusal of too few pixels.
 """
 
 from __future__ import annotations
@@ -277,3 +279,86 @@ def test_pretraining_is_shared_by_trial_seeds_but_not_by_pretraining_settings(na
     assert key(1) == key(2) == key(1, epochs="3", learning_rate="0.01")  # trial seed and fine-tuning keys
     assert key(1, pretrain_seed="5") != key(1)
     assert key(1, mapped_bands="40") != key(1)
+
+
+def test_hybridsn_pca_components_follow_the_published_rule() -> None:
+    """The notebook's ``K = 30 if dataset == 'IP' else 15`` by default; an explicit count or none wins."""
+    from hsibench.methods.cnn3d import PUBLISHED, HybridSNConfig, resolve_pca_components
+
+    assert HybridSNConfig().pca_components == PUBLISHED
+    assert resolve_pca_components(PUBLISHED, "ip") == 30
+    assert resolve_pca_components(PUBLISHED, "ip (rows 0–71)") == 30  # a crop of Indian Pines
+    assert [resolve_pca_components(PUBLISHED, scene) for scene in ("pu", "sa", "pc", "demo_target")] == [15] * 4
+    assert resolve_pca_components(20, "ip") == 20 and resolve_pca_components(None, "ip") is None
+    with pytest.raises(ValueError, match="cnn3d: pca_components"):
+        resolve_pca_components("thirty", "ip")
+
+
+def test_pca_components_parse_from_command_line_strings() -> None:
+    from hsibench.methods.registry import resolve_config
+
+    assert resolve_config("cnn3d", overrides={"pca_components": "15"}).pca_components == 15
+    assert resolve_config("cnn3d", overrides={"pca_components": "none"}).pca_components is None
+    assert resolve_config("ssftt").pca_components == 30  # the published SSFTT code: 30 on every scene
+
+
+def test_hybridsn_checkpoint_keeps_the_resolved_component_count(demo: Protocol, tmp_path: Path) -> None:
+    split = make_split(demo, seed=demo.seeds[0])
+    task = build_task(demo, split)
+    method = create_method("cnn3d", RunContext(seed=split.seed), preset="paper", overrides={"epochs": 1})
+    method.adapt(task)
+    assert method.pca_components == 15  # demo_target is not Indian Pines
+    method.save(tmp_path / "cnn3d.pt")
+    fresh = create_method("cnn3d", RunContext(seed=split.seed), preset="smoke")  # smoke preset says 13
+    fresh.load(tmp_path / "cnn3d.pt")
+    assert fresh.pca_components == 15
+    coords = split.test.coords[:50]
+    np.testing.assert_array_equal(fresh.predict(task.target, coords), method.predict(task.target, coords))
+
+
+def test_ssftt_tokenizer_is_drawn_as_the_published_code_draws_it() -> None:
+    """The official code calls xavier_normal_ on (1, L, 64) and (1, 64, 64) tensors: same numbers, same std."""
+    from hsibench.methods.ssftt import GaussianTokenizer, published_tokenizer_std
+
+    assert published_tokenizer_std(4, 64) == pytest.approx(0.0791, abs=1e-4)  # not 0.171 of a 2-D (4, 64)
+    assert published_tokenizer_std(64, 64) == pytest.approx(0.0219, abs=1e-4)  # not 0.125 of a 2-D (64, 64)
+    torch.manual_seed(0)
+    official_a, official_v = torch.empty(1, 4, 64), torch.empty(1, 64, 64)
+    torch.nn.init.xavier_normal_(official_a)
+    torch.nn.init.xavier_normal_(official_v)
+    torch.manual_seed(0)
+    tokenizer = GaussianTokenizer(64, 4)
+    assert torch.equal(tokenizer.token_weights.data, official_a[0])
+    assert torch.equal(tokenizer.value_weights.data, official_v[0])
+    draws = [GaussianTokenizer(64, 4) for _ in range(50)]
+    token_std = torch.cat([t.token_weights.data.flatten() for t in draws]).std().item()
+    value_std = torch.cat([t.value_weights.data.flatten() for t in draws]).std().item()
+    assert token_std == pytest.approx(0.0791, rel=0.05) and value_std == pytest.approx(0.0219, rel=0.05)
+
+
+def test_pca_refuses_fewer_pixels_than_it_needs() -> None:
+    from hsibench.methods.spectral_layers import PrincipalComponents, TooFewPixelsError
+
+    pixels = np.random.default_rng(0).normal(size=(10, 12)).astype(np.float32)
+    with pytest.raises(TooFewPixelsError, match="target_x: a PCA to 10 components needs more than 10 pixels"):
+        PrincipalComponents(12, 10).fit(pixels, seed=0, scene="target_x")
+    assert bool(PrincipalComponents(12, 9).fit(pixels, seed=0).fitted)
+
+
+def test_reductions_fit_on_the_statistics_pixels_only(demo: Protocol) -> None:
+    """Under ``train`` statistics the PCA reads support-patch pixels only; under ``scene`` every pixel, with the
+    subsample drawn as before (the same pixels as sampling the scene's spectra)."""
+    from hsibench.methods.spectral_layers import statistics_pixels
+
+    split = make_split(demo, seed=demo.seeds[0])
+    scene_task = build_task(demo, split)
+    patches = scene_task.target.patches
+    everything = statistics_pixels(patches, scene_task.statistics_coords(), None, np.random.default_rng(0))
+    np.testing.assert_array_equal(everything, patches.valid_pixels().numpy())
+    subset = statistics_pixels(patches, scene_task.statistics_coords(), 100, np.random.default_rng([1, 1]))
+    expected = np.sort(np.random.default_rng([1, 1]).choice(len(everything), 100, replace=False))
+    np.testing.assert_array_equal(subset, everything[expected])
+    train_task = build_task(demo.with_overrides(normalisation="train"), split)
+    coords = train_task.statistics_coords()
+    np.testing.assert_array_equal(statistics_pixels(train_task.target.patches, coords, None, np.random.default_rng(0)),
+                                  train_task.target.patches.spectra(coords).numpy())

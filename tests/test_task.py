@@ -102,3 +102,16 @@ def test_band_statistics_match_numpy_in_float64_whatever_the_chunk() -> None:
         expected = pixels.astype(np.float64).std(0)
         expected[3] = 1.0
         np.testing.assert_allclose(std, expected, rtol=1e-5)
+
+
+def test_statistics_pixels_follow_the_protocols_normalisation(demo) -> None:
+    protocol, split = demo
+    scene_task = build_task(protocol, split)
+    assert scene_task.normalisation == "scene" and len(scene_task.statistics_coords()) == 48 * 48
+    train_task = build_task(protocol.with_overrides(normalisation="train"), split)
+    coords = train_task.statistics_coords()
+    radius = protocol.patch_size // 2
+    distance = np.abs(coords[:, None, :] - split.support.coords[None, :, :]).max(axis=2).min(axis=1)
+    assert distance.max() <= radius  # only pixels inside a support patch
+    assert {tuple(c) for c in split.support.coords} <= {tuple(c) for c in coords}
+    assert len(coords) == len(np.unique(coords, axis=0)) < 48 * 48

@@ -5,8 +5,18 @@ TGRS 2022), so numbers stay comparable with the literature: the legacy global Nu
 is seeded, labeled pixels are listed in row-major order, and each class's positions (ascending
 class id) are shuffled as a Python list; the first ``k`` are support, the rest test; the test
 list is shuffled once more. ``clean`` draws from a fresh ``numpy.random.default_rng(seed)``,
-may carve out validation pixels, and may drop test pixels near a support pixel (a spatial
+may carve out validation pixels, and may drop test pixels near a labeled pixel (a spatial
 buffer, against patch overlap).
+
+The spatial buffer of radius ``b`` protects the test set from every pixel a method is shown
+with its label, support *and* validation: a test pixel within Chebyshev distance ``b`` of either
+is dropped (counted in ``excluded_by_buffer``). Validation pixels are drawn, per class, from the
+pixels farther than ``b`` from every support pixel first, so that validation scores are not
+flattered by patches that contain support pixels and so that validation pixels sit where test
+pixels sit (also farther than ``b`` from support). A class with too few such pixels takes the
+rest of its validation pixels from those near support rather than getting fewer: a small class
+keeps its full validation count (and the overlap is then validation–support only, never
+test–labeled). With ``b = 0`` or no validation this is the plain seeded draw, unchanged.
 """
 
 from __future__ import annotations
@@ -132,31 +142,60 @@ def _buffer_mask(shape: tuple[int, int], centres: np.ndarray, radius: int) -> np
     return mask
 
 
+def apply_spatial_buffer(test: LabeledPixels, labeled: list[LabeledPixels], shape: tuple[int, int],
+                         radius: int) -> tuple[LabeledPixels, int]:
+    """``test`` without its pixels within Chebyshev ``radius`` of any ``labeled`` pixel, and how many were dropped.
+
+    ``labeled`` is every subset a method sees with labels (support and validation): a test patch that overlaps
+    any of them would let the method be scored on pixels it was shown.
+    """
+    if radius <= 0 or not len(test):
+        return test, 0
+    centres = np.concatenate([pixels.coords for pixels in labeled]) if labeled else np.zeros((0, 2), np.int64)
+    near = _buffer_mask(shape, centres, radius)[test.coords[:, 0], test.coords[:, 1]]
+    return LabeledPixels(test.coords[~near], test.labels[~near]), int(near.sum())
+
+
+def _far_first(positions: np.ndarray, coords: np.ndarray, near_support: np.ndarray) -> np.ndarray:
+    """``positions`` with those outside the support buffer first, each part in its drawn (seeded) order."""
+    near = near_support[coords[positions, 0], coords[positions, 1]]
+    return positions[np.argsort(near, kind="stable")]
+
+
 def clean_split(labels: np.ndarray, shots: int, seed: int, class_names: dict[int, str] | None = None,
                 validation_per_class: int = 0, spatial_buffer: int = 0, short_classes: str = "error") -> Split:
-    """A fully seeded split with an optional validation carve-out and spatial buffer."""
+    """A fully seeded split with an optional validation carve-out and spatial buffer (see the module docstring).
+
+    Support is the first ``shots`` of each class's seeded permutation; validation the next
+    ``validation_per_class`` of the rest, those farther than ``spatial_buffer`` from all support taken first;
+    test the remainder, minus the pixels within ``spatial_buffer`` of any support or validation pixel.
+    """
     class_names = class_names or {}
     rng = np.random.default_rng(seed)
     coords, ids = _class_positions(labels)
-    support_index, validation_index, test_index, skipped = [], [], [], []
+    drawn: list[tuple[np.ndarray, int, int]] = []  # per class: seeded permutation, support count, labeled count
+    skipped = []
     for class_id in sorted(set(ids.tolist())):
         positions = rng.permutation(np.flatnonzero(ids == class_id))
         take = _take_count(class_id, len(positions), shots + validation_per_class, short_classes, class_names)
         if take is None:
             skipped.append(class_id)
             continue
-        n_support = min(shots, take)
-        support_index.append(positions[:n_support])
-        validation_index.append(positions[n_support:take])
-        test_index.append(positions[take:])
+        drawn.append((positions, min(shots, take), take))
+
     def gather(parts: list[np.ndarray]) -> LabeledPixels:
         index = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         return LabeledPixels(coords[index], ids[index])
-    support, validation, test = gather(support_index), gather(validation_index), gather(test_index)
-    excluded = 0
-    if spatial_buffer > 0 and len(test):
-        near = _buffer_mask(labels.shape, support.coords, spatial_buffer)[test.coords[:, 0], test.coords[:, 1]]
-        excluded = int(near.sum())
-        test = LabeledPixels(test.coords[~near], test.labels[~near])
+
+    support = gather([positions[:n_support] for positions, n_support, _ in drawn])
+    near_support = _buffer_mask(labels.shape, support.coords, spatial_buffer) if spatial_buffer > 0 \
+        else np.zeros(labels.shape, bool)
+    validation_index, test_index = [], []
+    for positions, n_support, take in drawn:
+        rest = _far_first(positions[n_support:], coords, near_support)
+        validation_index.append(rest[:take - n_support])
+        test_index.append(rest[take - n_support:])
+    validation, test = gather(validation_index), gather(test_index)
+    test, excluded = apply_spatial_buffer(test, [support, validation], labels.shape, spatial_buffer)
     return Split(support=support, validation=validation, test=test, mode="clean", seed=seed, shots=shots,
                  excluded_by_buffer=excluded, skipped_classes=tuple(skipped))

@@ -74,7 +74,8 @@ class FewShotTask:
     """The target side of one trial: the domain (no labels), the support set and optional validation set.
 
     ``support_labels`` / ``validation_labels`` are class indices 0…K−1; ``class_ids`` maps an
-    index back to the scene's own id.
+    index back to the scene's own id. ``normalisation`` is the protocol's statistics mode: it decides
+    which target pixels a method may fit statistics on (:meth:`statistics_coords`).
     """
 
     target: Domain
@@ -85,10 +86,30 @@ class FewShotTask:
     class_ids: tuple[int, ...]
     class_names: tuple[str, ...]
     seed: int
+    normalisation: str = "scene"
 
     @property
     def num_classes(self) -> int:
         return len(self.class_ids)
+
+    def statistics_coords(self) -> np.ndarray:
+        """The target pixels (n, 2) whose spectra a fitted statistic (PCA, a band adapter) may use.
+
+        Under ``scene`` (and ``none``) statistics the protocol already reads every valid target pixel (the
+        z-score), so a method may too. Under ``train`` only what the method sees anyway: every pixel inside a
+        support patch (the support pixels and their neighbours; a test pixel far from every support pixel
+        never enters), row-major and without duplicates.
+        """
+        if self.normalisation != "train":
+            return self.target.valid_coords()
+        patches = self.target.patches
+        r = patches.patch_size // 2
+        covered = np.zeros((patches.height, patches.width), dtype=bool)
+        for row, col in np.asarray(self.support_coords):
+            covered[max(row - r, 0): row + r + 1, max(col - r, 0): col + r + 1] = True
+        if patches.valid_mask is not None:
+            covered &= patches.valid_mask
+        return np.argwhere(covered).astype(np.int64)
 
 
 def class_index(class_ids: list[int] | tuple[int, ...], labels: np.ndarray) -> np.ndarray:
@@ -190,4 +211,5 @@ def build_task(protocol: Protocol, split: Split, scene: Scene | None = None) -> 
         class_ids=ids,
         class_names=names,
         seed=split.seed,
+        normalisation=protocol.normalisation,
     )

@@ -10,7 +10,8 @@ shared encoder's input space; the paper does not say what. Interpretation (``ban
   a pixel's features would depend on which pixels share its batch. ``batch`` is offered
   (the shared :class:`~hsibench.methods.spectral_layers.BandMapping`).
 - ``pca`` — a fixed (non-learned) whitened PCA to C₀ components, fitted on the pixels of that
-  one scene only (no labels, like the scene-wide z-score the protocols already apply); the
+  one scene only (no labels, like the scene-wide z-score the protocols already apply; on the
+  target only the pixels its statistics may read, ``FewShotTask.statistics_coords``); the
   shared :class:`~hsibench.methods.spectral_layers.PrincipalComponents`.
 - ``wavelength`` — no learned map at all: every scene is resampled from its band centres onto
   one common grid of C₀ channels of equal width over ``wavelength_grid_nm`` (400–2500 nm: 21 nm
@@ -40,7 +41,7 @@ from hsibench.methods.spectral_layers import (
     PrincipalComponents,
     WavelengthGrid,
     WavelengthResampling,
-    scene_pixels,
+    statistics_pixels,
 )
 from hsibench.protocol import Domain
 
@@ -92,14 +93,21 @@ NORMS: dict[str, Callable[[int, int], nn.Module]] = {"layer": LinearBandAdapter,
 
 
 def make_adapter(kind: str, domain: Domain, aligned_bands: int, norm: str, seed: int,
-                 wavelength_grid_nm: tuple[float, float] = DEFAULT_WAVELENGTH_GRID_NM) -> nn.Module:
-    """The adapter for ``domain``, ready to use (PCA is fitted here, on that scene's valid pixels only; the
-    wavelength resampling is computed from its band centres)."""
+                 wavelength_grid_nm: tuple[float, float] = DEFAULT_WAVELENGTH_GRID_NM,
+                 coords: np.ndarray | None = None) -> nn.Module:
+    """The adapter for ``domain``, ready to use (the wavelength resampling is computed from its band centres).
+
+    PCA is fitted here, on that one scene's pixels at ``coords`` (n, 2): by default every valid pixel, right for
+    a source; for a target pass :meth:`~hsibench.protocol.FewShotTask.statistics_coords`, so that under
+    ``normalisation = "train"`` no test pixel far from the support shapes the projection.
+    """
     if kind == "wavelength":
         return WavelengthResampling.for_domain(domain, WavelengthGrid(*wavelength_grid_nm, aligned_bands))
     adapter = empty_adapter(kind, domain.bands, aligned_bands, norm)
     if isinstance(adapter, PrincipalComponents):
-        adapter.fit(scene_pixels(domain.patches, PCA_MAX_PIXELS, np.random.default_rng([seed, 3])), seed)
+        coords = domain.valid_coords() if coords is None else coords
+        adapter.fit(statistics_pixels(domain.patches, coords, PCA_MAX_PIXELS, np.random.default_rng([seed, 3])),
+                    seed, domain.name)
     return adapter
 
 

@@ -170,7 +170,7 @@ class S2FormerMethod(Method):
             encoder.load_state_dict(self.pretrained["encoder"])
         # a new adapter for the target's own band count; PCA is fitted on target pixels without labels
         adapter = make_adapter(config.band_alignment, task.target, config.aligned_bands, config.adapter_norm,
-                               self.context.seed, config.wavelength_grid_nm)
+                               self.context.seed, config.wavelength_grid_nm, coords=task.statistics_coords())
         self.model, self._compiled = S2Former(adapter, encoder, task.num_classes).to(self.device), None
         self.finetuning_record = finetune(self._forward_module(), task, config, self._loop_context(self.context.seed),
                                           self.context.generator(offset=1))
