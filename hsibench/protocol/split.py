@@ -134,7 +134,7 @@ def legacy_split(labels: np.ndarray, shots: int, seed: int, class_names: dict[in
     )
 
 
-def _buffer_mask(shape: tuple[int, int], centres: np.ndarray, radius: int) -> np.ndarray:
+def footprint_mask(shape: tuple[int, int], centres: np.ndarray, radius: int) -> np.ndarray:
     """True on every pixel within Chebyshev distance ``radius`` of a centre (a patch's footprint)."""
     mask = np.zeros(shape, bool)
     for row, col in centres:
@@ -152,7 +152,7 @@ def apply_spatial_buffer(test: LabeledPixels, labeled: list[LabeledPixels], shap
     if radius <= 0 or not len(test):
         return test, 0
     centres = np.concatenate([pixels.coords for pixels in labeled]) if labeled else np.zeros((0, 2), np.int64)
-    near = _buffer_mask(shape, centres, radius)[test.coords[:, 0], test.coords[:, 1]]
+    near = footprint_mask(shape, centres, radius)[test.coords[:, 0], test.coords[:, 1]]
     return LabeledPixels(test.coords[~near], test.labels[~near]), int(near.sum())
 
 
@@ -188,7 +188,7 @@ def clean_split(labels: np.ndarray, shots: int, seed: int, class_names: dict[int
         return LabeledPixels(coords[index], ids[index])
 
     support = gather([positions[:n_support] for positions, n_support, _ in drawn])
-    near_support = _buffer_mask(labels.shape, support.coords, spatial_buffer) if spatial_buffer > 0 \
+    near_support = footprint_mask(labels.shape, support.coords, spatial_buffer) if spatial_buffer > 0 \
         else np.zeros(labels.shape, bool)
     validation_index, test_index = [], []
     for positions, n_support, take in drawn:

@@ -23,7 +23,7 @@ from hsibench.protocol.normalise import normalisation_statistics
 from hsibench.protocol.patches import PatchSampler
 from hsibench.protocol.protocol import Protocol, SceneRegion, SourceLabelsRefused, check_source_labels
 from hsibench.protocol.regions import region_scene
-from hsibench.protocol.split import Split
+from hsibench.protocol.split import Split, footprint_mask
 
 __all__ = ["Domain", "FewShotTask", "PooledSource", "Source", "SourceLabelsRefused", "build_source_domain",
            "build_sources", "build_task", "class_index", "source_domains", "target_class_ids"]
@@ -103,10 +103,7 @@ class FewShotTask:
         if self.normalisation != "train":
             return self.target.valid_coords()
         patches = self.target.patches
-        r = patches.patch_size // 2
-        covered = np.zeros((patches.height, patches.width), dtype=bool)
-        for row, col in np.asarray(self.support_coords):
-            covered[max(row - r, 0): row + r + 1, max(col - r, 0): col + r + 1] = True
+        covered = footprint_mask((patches.height, patches.width), np.asarray(self.support_coords), patches.radius)
         if patches.valid_mask is not None:
             covered &= patches.valid_mask
         return np.argwhere(covered).astype(np.int64)
