@@ -78,11 +78,13 @@ class Settings:
 
     @staticmethod
     def full(budget_s: float, compile_backend: str) -> Settings:
-        return Settings(3.0, 256, 1024, 512, (("pretrain_epochs", 1),), budget_s, 90.0, compile_backend)
+        return Settings(3.0, 256, 1024, 512, (("pretrain_steps", None), ("pretrain_epochs", 1)), budget_s, 90.0,
+                        compile_backend)
 
     @staticmethod
     def tiny(budget_s: float, compile_backend: str) -> Settings:
-        overrides = (("pretrain_epochs", 1), ("pretrain_samples", 128), ("pretrain_batch_size", 32))
+        overrides = (("pretrain_steps", None), ("pretrain_epochs", 1), ("pretrain_samples", 128),
+                     ("pretrain_batch_size", 32))
         return Settings(0.1, 8, 16, 32, overrides, budget_s, 0.0, compile_backend)
 
 
@@ -366,10 +368,10 @@ def pretraining_epoch(report: Report, domain: Domain, device: torch.device, sett
                detail=f"{what}; includes model build, 2 evaluation passes and the cache write")
     report.add("pretraining", "pretraining throughput over that epoch", pixels / seconds, "px/s",
                detail=f"reconstruction loss {record.get('initial_loss', math.nan):.4f} → {record.get('final_loss', math.nan):.4f}")
-    paper_epochs = resolve_config("s2former", "paper").pretrain_epochs
-    full_epoch = seconds * len(domain.patches.all_coords()) / pixels
-    report.add("pretraining", f"estimate: paper pretraining ({paper_epochs} epochs of every pixel)",
-               full_epoch * paper_epochs / 60, "min", detail="extrapolated from this epoch" +
+    paper = resolve_config("s2former", "paper")  # its budget: pretrain_steps updates of pretrain_batch_size samples
+    paper_samples = paper.pretrain_steps * paper.pretrain_batch_size
+    report.add("pretraining", f"estimate: paper pretraining ({paper.pretrain_steps:,} updates × {paper.pretrain_batch_size})",
+               seconds / pixels * paper_samples / 60, "min", detail="extrapolated from this epoch's time per sample" +
                ("" if pixels == len(domain.patches.all_coords()) else " (a --tiny sample: a rough figure)"))
     report.write()
 

@@ -37,13 +37,18 @@ Deviations:
 - When the source has fewer usable classes than the target, source episodes use all of them
   (the code assumed ≥ way source classes: Chikusei has 19).
 - The source's 200 pixels per class are a seeded random draw (the code took the first 200 of a
-  prepared file). The ramp horizon I is ``episodes`` (10,000 in the code, fixed).
+  prepared file). The ramp horizon I is the code's fixed 10,000 episodes (``grl_ramp_episodes``; ``None``
+  ramps over the run's own ``episodes``: at the ``cpu`` preset's 200 episodes the published horizon keeps
+  the reversal weight below 0.1, which is what the published code would do with that few episodes).
+- **Validation selection** instead: with validation pixels (``validation_per_class``) the episode with
+  the best validation 1-NN accuracy, checked every ``validation_interval`` episodes, is kept — the same
+  rule every method gets (``methods/validation.py``); without them the last episode, as above.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -52,9 +57,10 @@ from torch import nn
 
 from hsibench.methods.base import Method, RunContext
 from hsibench.methods.optimization import OptimizerStep
-from hsibench.methods.registry import register_method
+from hsibench.methods.registry import ConfigError, register_method
 from hsibench.methods.spectral_layers import BandMapping
 from hsibench.methods.training import autocast, predict_in_batches, seed_everything, to_device
+from hsibench.methods.validation import validation_selection
 from hsibench.protocol import Domain, FewShotTask, PatchSampler
 
 
@@ -78,6 +84,18 @@ class DCFSLConfig:
     discriminator_dropout: float = 0.5
     reversal_steepness: float = 10.0
     domain_loss_weight: float = 1.0
+    # keys added later (in run ids only when changed): the ramp horizon I of the gradient reversal — the published
+    # code's fixed 10,000 episodes whatever the run's length, or None: over this run's `episodes`
+    grl_ramp_episodes: int | None = field(default=10_000, metadata={"identity": "when_changed"})
+    # keep the episode with the best accuracy on the task's validation pixels, checked every `validation_interval`
+    select_on_validation: bool = field(default=True, metadata={"identity": "when_changed"})
+    validation_interval: int = field(default=500, metadata={"identity": "when_changed"})
+
+    def __post_init__(self) -> None:
+        if self.grl_ramp_episodes is not None and self.grl_ramp_episodes < 1:
+            raise ConfigError(f"grl_ramp_episodes must be >= 1 or None (ramp over `episodes`), got {self.grl_ramp_episodes}")
+        if self.validation_interval < 1:
+            raise ConfigError(f"validation_interval must be >= 1, got {self.validation_interval}")
 
 
 # --- the embedding network (reused by `finetune` as its backbone) -------------------------------------------------
@@ -306,7 +324,8 @@ def prototype_logits(queries: torch.Tensor, support: torch.Tensor, way: int, sho
     reference="Li et al., IEEE TGRS 2022, Deep Cross-Domain Few-Shot Learning for Hyperspectral Image Classification",
     config=DCFSLConfig,
     presets={
-        "cpu": {"episodes": 200, "mapped_bands": 32, "episode_queries": 5, "domain_batch_size": 32},
+        "cpu": {"episodes": 200, "mapped_bands": 32, "episode_queries": 5, "domain_batch_size": 32,
+                "validation_interval": 20},
         "smoke": {"episodes": 30, "mapped_bands": 32, "block_channels": (4, 8), "feature_channels": 16,
                   "episode_queries": 4, "domain_batch_size": 12, "source_per_class": 40, "random_layer_width": 128,
                   "discriminator_width": 128, "discriminator_layers": 2},
@@ -355,6 +374,11 @@ class DCFSL(Method):
                  "target": TargetPool(task, config, generator)}
         way = task.num_classes
         report_every = max(1, config.episodes // 100)
+        ramp_episodes = config.episodes if config.grl_ramp_episodes is None else config.grl_ramp_episodes
+        support_patches = task.target.patches.gather(task.support_coords)
+        selection = validation_selection(task, network, lambda coords: self._predict_with(network, support_patches,
+                                                                                           task, coords),
+                                         config.select_on_validation, config.validation_interval, config.episodes)
         for episode in range(config.episodes):
             # even episodes: a source few-shot task, aligned against a target batch; odd: the reverse
             domain, other = ("source", "target") if episode % 2 == 0 else ("target", "source")
@@ -372,17 +396,27 @@ class DCFSL(Method):
             features = torch.cat([support_features, query_features, other_features]).float()
             predictions = torch.cat([support_outputs, query_outputs, other_outputs]).float().softmax(dim=1)
             domain_logits = discriminator(joint_map(features, predictions),
-                                          reversal_weight(episode, config.episodes, config.reversal_steepness))
+                                          reversal_weight(episode, ramp_episodes, config.reversal_steepness))
             is_source = torch.cat([torch.full((len(support) + len(query), 1), float(domain == "source")),
                                    torch.full((len(other_batch), 1), float(other == "source"))]).to(device)
             domain_loss = F.binary_cross_entropy_with_logits(domain_logits, is_source)
             loss = few_shot_loss + config.domain_loss_weight * domain_loss
             optimizer_step(loss)
-            if (episode + 1) % report_every == 0 or episode + 1 == config.episodes:
-                context.progress(stage="episodes", epoch=episode + 1, epochs=config.episodes, loss=loss.item())
-        self.network = network.eval()
+            validation = selection.after_epoch(episode + 1) if selection is not None else {}
+            if validation or (episode + 1) % report_every == 0 or episode + 1 == config.episodes:
+                context.progress(stage="episodes", epoch=episode + 1, epochs=config.episodes, loss=loss.item(),
+                                 **validation)
+        if selection is not None:
+            selection.restore()
+        self._predict_with(network.eval(), support_patches, task)
+
+    def _predict_with(self, network: DCFSLNetwork, support_patches: torch.Tensor, task: FewShotTask,
+                      coords: np.ndarray | None = None) -> np.ndarray | None:
+        """Make ``network`` the 1-NN classifier of ``task``'s support set; predict ``coords`` (the validation check)."""
+        self.network = network
         self.support_labels = torch.as_tensor(task.support_labels, dtype=torch.long)
-        self.support_features = self._embed(task.target.patches.gather(task.support_coords))
+        self.support_features = self._embed(support_patches)
+        return None if coords is None else self.predict(task.target, coords)
 
     @torch.no_grad()
     def _embed(self, patches: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,12 @@ constraint or distillation.
   S²Former's ``band_alignment = "wavelength"`` (docs/interpretation.md, "Band alignment across sensors").
 - **Fine-tuning**: a new mapping layer for the target's bands, the pretrained embedding and
   encoder without masking, the mean of the token features → a new linear head; trained on the
-  support set with the shared loop of ``supervised`` (AdamW 0.001, weight decay 0.05).
+  support set with the shared loop of ``supervised`` under the recipe and budget S²Former gets
+  (``methods/budget.py``: AdamW, weight decay 0.05 on weight matrices only, 5 % warm-up from above 0
+  then cosine, peak 5e-4, 200 epochs of batch 32 in ``paper``, 100 in ``cpu``), keeping the best
+  validation epoch when the protocol has validation pixels (``methods/validation.py``).
+- **Budget**: pretraining steps × batch are S²Former's in every preset (``paper`` 10,000 × 256,
+  ``cpu`` 300 × 128 = 38,400 source samples).
 
 Deviations from MAE on ImageNet (a 9×9 patch is not a 224×224 image): a model of S²Former's
 default size (width 64, depth 4, 4 heads; decoder width 32, depth 1) instead of ViT-B/L; no
@@ -51,9 +56,10 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from hsibench.methods.base import RunContext, wavelengths_digest
+from hsibench.methods.budget import BUDGETS, mae_budget_keys
 from hsibench.methods.lr_schedule import warmup_cosine_scheduler
 from hsibench.methods.masking import random_masking
-from hsibench.methods.optimization import OptimizerStep
+from hsibench.methods.optimization import OptimizerStep, adamw_without_norm_decay
 from hsibench.methods.position_embedding import pixel_position_embedding
 from hsibench.methods.registry import register_method
 from hsibench.methods.spectral_layers import (
@@ -62,7 +68,13 @@ from hsibench.methods.spectral_layers import (
     WavelengthGrid,
     WavelengthResampling,
 )
-from hsibench.methods.supervised import OptimizerName, PretrainedPatchClassifierMethod, SupervisedConfig
+from hsibench.methods.supervised import (
+    LRScheduleName,
+    OptimizerName,
+    PretrainedPatchClassifierMethod,
+    SupervisedConfig,
+    when_changed,
+)
 from hsibench.methods.training import autocast, seed_everything, to_device
 from hsibench.protocol import Domain, FewShotTask, Source, source_domains
 
@@ -75,11 +87,14 @@ WAVELENGTH_KEYS = ("band_alignment", "wavelength_grid_nm")
 
 @dataclass
 class MAEConfig(SupervisedConfig):
-    epochs: int = 100
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    # fine-tuning: the budget and recipe S²Former gets (methods/budget.py), AdamW without decay on norms and biases
+    epochs: int = BUDGETS["paper"].finetune_epochs
+    batch_size: int = BUDGETS["paper"].finetune_batch_size
+    learning_rate: float = BUDGETS["paper"].finetune_learning_rate
     weight_decay: float = 0.05
     optimizer: OptimizerName = "adamw"
+    lr_schedule: LRScheduleName = when_changed("warmup_cosine")
+    weight_decay_on_norms: bool = when_changed(False)
     mapped_bands: int = 100
     embed_dim: int = 64
     depth: int = 4
@@ -89,8 +104,8 @@ class MAEConfig(SupervisedConfig):
     decoder_depth: int = 1
     decoder_heads: int = 4
     mask_ratio: float = 0.75  # MAE's published ratio
-    pretrain_steps: int = 10_000
-    pretrain_batch_size: int = 256
+    pretrain_steps: int = BUDGETS["paper"].pretrain_steps
+    pretrain_batch_size: int = BUDGETS["paper"].pretrain_batch_size
     pretrain_learning_rate: float = 1e-3
     pretrain_weight_decay: float = 0.05
     pretrain_warmup: float = 0.05  # share of the steps spent warming up
@@ -222,14 +237,6 @@ def pretraining_schedule(optimizer: torch.optim.Optimizer, total: int, warmup: i
     return warmup_cosine_scheduler(optimizer, total, warmup - 1, 1 / warmup, decay_start=warmup)
 
 
-def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on weight matrices only — not on norms, biases or the mask token (MAE's optimiser groups)."""
-    decay, rest = [], []
-    for name, parameter in model.named_parameters():
-        (decay if parameter.ndim > 1 and not name.endswith("mask_token") else rest).append(parameter)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
-
-
 class UniformPixels:
     """Batches of pretraining pixels drawn uniformly (with replacement) from the source's valid pixels.
 
@@ -269,8 +276,8 @@ def pretrain_masked_autoencoder(source: Source, config: MAEConfig, context: RunC
     mappings = [fitted_mapping(config, domain) for domain in domains] if wavelength or len(domains) > 1 else None
     model = MaskedAutoencoder(domains[0].bands, domains[0].patches.patch_size, config, mappings,
                               shared_output=wavelength).to(device).train()
-    optimizer = torch.optim.AdamW(decay_groups(model, config.pretrain_weight_decay), lr=config.pretrain_learning_rate,
-                                  betas=(0.9, 0.95))
+    optimizer = adamw_without_norm_decay(model, config.pretrain_learning_rate, config.pretrain_weight_decay,
+                                         betas=(0.9, 0.95))
     schedule = pretraining_schedule(optimizer, config.pretrain_steps, int(config.pretrain_warmup * config.pretrain_steps))
     optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
     pixels = UniformPixels(source, generator)
@@ -292,10 +299,9 @@ def pretrain_masked_autoencoder(source: Source, config: MAEConfig, context: RunC
     "mae", family="self-supervised", uses_source_labels=False, pretrains=True,
     reference="He et al., CVPR 2022, Masked Autoencoders Are Scalable Vision Learners",
     config=MAEConfig,
-    presets={
-        "cpu": {"pretrain_steps": 300, "pretrain_batch_size": 128, "epochs": 50},
-        "smoke": {"pretrain_steps": 30, "pretrain_batch_size": 32, "mapped_bands": 32, "embed_dim": 32, "depth": 2,
-                  "epochs": 40},
+    presets={  # every budget is S²Former's (methods/budget.py)
+        "cpu": mae_budget_keys("cpu"),
+        "smoke": {**mae_budget_keys("smoke"), "mapped_bands": 32, "embed_dim": 32, "depth": 2},
     },
 )
 class MAEMethod(PretrainedPatchClassifierMethod):

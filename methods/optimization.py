@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from timm.optim import param_groups_weight_decay
 
 from hsibench.methods.training import autocast_dtype
 
@@ -61,3 +62,25 @@ class OptimizerStep:
         if self.scheduler is not None:
             self.scheduler.step()
         self.updates += 1
+
+
+#: parameters that are not weights of a linear map, whatever their shape: mask tokens and position embeddings
+#: (as MAE's and timm's ViTs exclude them); norms' weights and every bias are excluded by being 1-D
+NO_WEIGHT_DECAY_PATTERNS = ("*mask_token", "*_pos", "*pos_embed", "*position")
+
+
+def weight_decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Parameter groups with weight decay on weight matrices only — not on norms, biases, mask tokens or position
+    embeddings (timm's ``param_groups_weight_decay``, as MAE's and timm's ViT recipes group them).
+
+    Decaying a LayerNorm gain or a bias towards 0 is a prior nobody means, and with a few dozen labelled patches
+    the decay is a large share of each update. Only parameters that require grad *now* enter a group, so freeze
+    parts (a linear probe) only after creating the optimiser: it skips a parameter whose grad is ``None``.
+    """
+    return param_groups_weight_decay(model, weight_decay, no_weight_decay_list=NO_WEIGHT_DECAY_PATTERNS)
+
+
+def adamw_without_norm_decay(model: torch.nn.Module, learning_rate: float, weight_decay: float,
+                             betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.AdamW:
+    """AdamW over :func:`weight_decay_groups`: the optimiser of MAE's recipe and of the shared fine-tuning recipe."""
+    return torch.optim.AdamW(weight_decay_groups(model, weight_decay), lr=learning_rate, betas=betas)

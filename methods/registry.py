@@ -125,7 +125,13 @@ def coerce_value(text: Any, annotation: Any, key: str) -> Any:
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
         if text.lower() in ("none", "null"):
             return None
-        return coerce_value(text, options[0], key)
+        errors = []
+        for option in options:  # e.g. `int | Literal["published"]`: the first member the text parses as
+            try:
+                return coerce_value(text, option, key)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(" or ".join(errors))
     if origin is typing.Literal:
         allowed = typing.get_args(annotation)
         if text not in allowed:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -22,9 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from hsibench.methods.base import Method, RunContext, source_content_digest
-from hsibench.methods.optimization import OptimizerStep
+from hsibench.methods.lr_schedule import warmup_cosine_scheduler
+from hsibench.methods.optimization import OptimizerStep, weight_decay_groups
 from hsibench.methods.pretraining_cache import PretrainingCache, pretraining_key
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, seed_everything, to_device
+from hsibench.methods.validation import ValidationSelection, validation_selection
 from hsibench.protocol import Domain, FewShotTask, PatchSampler, Source, source_domains
 
 OPTIMIZERS = {
@@ -35,6 +37,12 @@ OPTIMIZERS = {
 
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
+LRScheduleName = Literal["constant", "warmup_cosine"]
+
+
+def when_changed(default: Any) -> Any:
+    """A config field added after records existed: it enters run ids only when set away from its default."""
+    return field(default=default, metadata={"identity": "when_changed"})
 
 
 @dataclass
@@ -47,6 +55,16 @@ class SupervisedConfig:
     weight_decay: float = 0.0
     optimizer: OptimizerName = "adam"
     augment: bool = False  # random flips/transposes of the support patches (none of the published recipes use it)
+    # keys added with the shared fine-tuning recipe and validation selection (in run ids only when changed):
+    # "constant": the learning rate throughout (the published CNN recipes); "warmup_cosine": the transformer
+    # recipe of methods/budget.py (warm-up over `warmup_fraction` of the updates from `warmup_start_factor`)
+    lr_schedule: LRScheduleName = when_changed("constant")
+    warmup_fraction: float = when_changed(0.05)
+    warmup_start_factor: float | None = when_changed(None)  # None: 1/(warm-up updates + 1), above 0
+    weight_decay_on_norms: bool = when_changed(True)  # False: decay weight matrices only (weight_decay_groups)
+    # keep the epoch with the best accuracy on the task's validation pixels (methods/validation.py)
+    select_on_validation: bool = when_changed(True)
+    validation_interval: int = when_changed(10)  # epochs between validation checks
 
 
 @dataclass
@@ -67,11 +85,36 @@ class FitSchedule:
     optimizer: str = "adam"
     augment: bool = False
     max_steps: int | None = None  # stop early after this many optimiser steps (pretraining budgets)
+    lr_schedule: str = "constant"
+    warmup_fraction: float = 0.05
+    warmup_start_factor: float | None = None
+    weight_decay_on_norms: bool = True
 
     @staticmethod
     def from_config(config: SupervisedConfig) -> FitSchedule:
         return FitSchedule(config.epochs, config.batch_size, config.learning_rate, config.weight_decay,
-                           config.optimizer, config.augment)
+                           config.optimizer, config.augment, lr_schedule=config.lr_schedule,
+                           warmup_fraction=config.warmup_fraction, warmup_start_factor=config.warmup_start_factor,
+                           weight_decay_on_norms=config.weight_decay_on_norms)
+
+    def updates(self, count: int) -> int:
+        """Optimiser updates of a fit on ``count`` samples (last partial batches dropped, as :func:`fit_classifier`)."""
+        per_epoch = count // self.batch_size if count >= self.batch_size else 1
+        total = self.epochs * per_epoch
+        return total if self.max_steps is None else min(total, self.max_steps)
+
+    def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        parameters = model.parameters() if self.weight_decay_on_norms else weight_decay_groups(model, self.weight_decay)
+        return OPTIMIZERS[self.optimizer](parameters, self.learning_rate, self.weight_decay)
+
+    def make_scheduler(self, optimizer: torch.optim.Optimizer, count: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+        """``None`` for a constant learning rate, else the shared warm-up + cosine over every update of the fit."""
+        if self.lr_schedule == "constant":
+            return None
+        if self.lr_schedule != "warmup_cosine":
+            raise ValueError(f"lr_schedule must be 'constant' or 'warmup_cosine', got {self.lr_schedule!r}")
+        total = self.updates(count)
+        return warmup_cosine_scheduler(optimizer, total, int(self.warmup_fraction * total), self.warmup_start_factor)
 
 
 def random_dihedral(patches: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -83,21 +126,23 @@ def random_dihedral(patches: torch.Tensor, generator: torch.Generator) -> torch.
 
 
 def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, labels: np.ndarray,
-                   schedule: FitSchedule, context: RunContext, stage: str, stream: int = 0) -> list[float]:
+                   schedule: FitSchedule, context: RunContext, stage: str, stream: int = 0,
+                   selection: ValidationSelection | None = None) -> list[float]:
     """Cross-entropy training of ``model`` on the patches around ``coords``; returns the mean loss of each epoch.
 
     Batches are reshuffled every epoch from the trial's generator (``stream`` separates this
     loop's randomness from other uses); a last batch smaller than ``batch_size`` is dropped so
     batch norm never sees a single sample, except when the whole set is smaller than one batch.
-    The model is left in eval mode.
+    With a ``selection`` (validation pixels of the target) the best checked epoch's state is restored
+    at the end. The model is left in eval mode.
     """
     if len(coords) != len(labels) or len(coords) == 0:
         raise ValueError(f"{stage}: need as many labels as coordinates and at least one of each, got "
                          f"{len(coords)} coordinates and {len(labels)} labels")
     device = context.device
     model.to(device).train()
-    optimizer = OPTIMIZERS[schedule.optimizer](model.parameters(), schedule.learning_rate, schedule.weight_decay)
-    optimizer_step = OptimizerStep(optimizer, device, context.amp)
+    optimizer = schedule.make_optimizer(model)
+    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule.make_scheduler(optimizer, len(coords)))
     generator = context.generator(stream)
     coords = np.asarray(coords)
     targets = torch.as_tensor(np.asarray(labels), dtype=torch.long)
@@ -116,9 +161,12 @@ def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, 
             if schedule.max_steps is not None and optimizer_step.updates >= schedule.max_steps:
                 break
         epoch_losses.append(total / max(batches, 1))
-        context.progress(stage=stage, epoch=epoch + 1, epochs=schedule.epochs, loss=epoch_losses[-1])
+        validation = selection.after_epoch(epoch + 1) if selection is not None else {}
+        context.progress(stage=stage, epoch=epoch + 1, epochs=schedule.epochs, loss=epoch_losses[-1], **validation)
         if schedule.max_steps is not None and optimizer_step.updates >= schedule.max_steps:
             break
+    if selection is not None:
+        selection.restore()
     model.eval()
     return epoch_losses
 
@@ -137,6 +185,7 @@ class PatchClassifierMethod(Method):
         super().__init__(config, context)
         self.model: nn.Module | None = None
         self.architecture: dict[str, int] = {}
+        self.validation: dict | None = None  # the validation selection's summary after adapt (None: no selection)
 
     @abc.abstractmethod
     def build_classifier(self, bands: int, num_classes: int, patch_size: int) -> nn.Module:
@@ -151,8 +200,14 @@ class PatchClassifierMethod(Method):
                              "patch_size": task.target.patches.patch_size}
         model = self.build_classifier(**self.architecture)
         self.initialise(model, task)
+        model.to(self.context.device)
+        selection = validation_selection(
+            task, model, lambda coords: predict_in_batches(model, task.target, coords, self.context.device,
+                                                           self.context.inference_batch_size, self.context.amp),
+            self.config.select_on_validation, self.config.validation_interval, self.config.epochs)
         fit_classifier(model, task.target.patches, task.support_coords, task.support_labels,
-                       FitSchedule.from_config(self.config), self.context, stage="adapt")
+                       FitSchedule.from_config(self.config), self.context, stage="adapt", selection=selection)
+        self.validation = selection.summary() if selection is not None else None
         self.model = model
 
     def predict(self, domain: Domain, coords: np.ndarray) -> np.ndarray:

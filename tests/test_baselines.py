@@ -244,6 +244,24 @@ def test_gradient_reversal_flips_and_scales_the_gradient() -> None:
     assert reversal_weight(0, 100, 10.0) == 0.0 and 0.99 < reversal_weight(100, 100, 10.0) < 1.0
 
 
+@pytest.mark.parametrize(("ramp", "horizon"), [(10_000, 10_000), (None, 6)])
+def test_dcfsl_ramps_its_reversal_over_the_published_horizon_or_its_own_episodes(monkeypatch, ramp, horizon) -> None:
+    """The published code ramps over a fixed 10,000 episodes (the default); ``grl_ramp_episodes = None`` over ``episodes``."""
+    from hsibench.methods import create_method, dcfsl
+    from hsibench.protocol import build_source_domain, build_task, load_protocol, make_split
+
+    horizons: list[int] = []
+    real = dcfsl.reversal_weight
+    monkeypatch.setattr(dcfsl, "reversal_weight", lambda i, episodes, k: horizons.append(episodes) or real(i, episodes, k))
+    protocol = load_protocol("demo")
+    method = create_method("dcfsl", RunContext(seed=0), preset="smoke", overrides={"episodes": 6, "grl_ramp_episodes": ramp})
+    method.prepare(build_source_domain(protocol, grant_labels=True))
+    method.adapt(build_task(protocol, make_split(protocol, seed=protocol.seeds[0])))
+    assert horizons == [horizon] * 6
+    with pytest.raises(Exception, match="grl_ramp_episodes"):
+        create_method("dcfsl", RunContext(seed=0), preset="smoke", overrides={"grl_ramp_episodes": 0})
+
+
 def test_svm_searches_only_with_enough_samples_per_class() -> None:
     from hsibench.methods.svm import SVMConfig, fit_support_vector_machine
 

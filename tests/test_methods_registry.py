@@ -61,6 +61,15 @@ def test_set_override_is_coerced_to_the_declared_type() -> None:
     assert resolve_config("svm", "paper", {"gamma": "none", "search": "off"}).search is False
 
 
+def test_set_text_of_a_union_tries_every_member() -> None:
+    """`int | Literal["published"] | None` (HybridSN's PCA components): each member's text parses as that member."""
+    assert resolve_config("cnn3d", "paper", {"pca_components": "published"}).pca_components == "published"
+    assert resolve_config("cnn3d", "paper", {"pca_components": "15"}).pca_components == 15
+    assert resolve_config("cnn3d", "paper", {"pca_components": "none"}).pca_components is None
+    with pytest.raises(ConfigError, match="expected a value of type int or .*must be one of"):
+        resolve_config("cnn3d", "paper", {"pca_components": "many"})
+
+
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"episode": "7"}, "did you mean episodes"),
     ({"episodes": "many"}, "expected a value of type int"),

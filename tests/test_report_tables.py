@@ -17,12 +17,15 @@ from hsibench.cli import main
 from hsibench.protocol import load_protocol
 from hsibench.provenance.machine import MachineInfo
 from hsibench.report import ReportError, ReportRequest, make_table, to_csv, to_latex, to_markdown
+from hsibench.report.collect import Group
+from hsibench.report.multiple_testing import holm_adjust
+from hsibench.report.statistics import paired_wilcoxon
 from hsibench.runner import protocol_identity
 from hsibench.runner.record_schema import ClassScore, CodeProvenance, ErrorDetail, SplitSummary, TrialRecord
 from hsibench.runner.records import write_record
 
 CLASSES = {1: "Asphalt", 2: "Meadows_&_grass"}  # `&` and `_` exercise the LaTeX escaping
-SEEDS = [1330, 1220, 1336, 1337, 1224, 1236]
+SEEDS = [1330, 1220, 1336, 1337, 1224, 1236, 1226, 1235, 1233, 1229]  # the ten published seeds
 
 
 #: one code for every fixture record (the tables refuse a mix): per method its digest, for all one shared digest
@@ -48,7 +51,7 @@ def trial_record(method: str, seed: int, protocol: dict | None = None, *, pretra
 def make_record(root: Path, method: str, seed: int, overall: float, per_class: dict[int, float] | None = None,
                 *, fingerprint: str | None = None, preset: str = "paper", uses_source_labels: bool = False,
                 method_base: str | None = None, shots: int | None = None, method_overrides: dict | None = None,
-                status: str = "ok", map_file: str | None = None) -> TrialRecord:
+                status: str = "ok", map_file: str | None = None, config: dict | None = None) -> TrialRecord:
     """A record as the runner writes it (schema-2 JSON), with chosen numbers (AA and κ derived from OA so each is
     distinct)."""
     protocol = protocol_identity(load_protocol("demo"))
@@ -59,7 +62,7 @@ def make_record(root: Path, method: str, seed: int, overall: float, per_class: d
     record = trial_record(
         method, seed, protocol, run_id=hashlib.sha256(identity.encode()).hexdigest()[:16], status=status,
         method_base=method_base, preset=preset, uses_source_labels=uses_source_labels, family="test",
-        protocol_name="demo", method_overrides=method_overrides or {}, config={"width": 8},
+        protocol_name="demo", method_overrides=method_overrides or {}, config=config or {"width": 8},
         overall_accuracy=overall, average_accuracy=overall - 0.01, kappa=overall - 0.05,
         per_class=tuple(ClassScore(c, CLASSES[c], a, 10, 5) for c, a in per_class.items()),
         split=SplitSummary(fingerprint or f"split-{seed}-{shots}", protocol["split_mode"], protocol["shots"], 10, 0, 20),
@@ -71,18 +74,30 @@ def make_record(root: Path, method: str, seed: int, overall: float, per_class: d
 
 
 # per seed OA of three methods: "worse" is 5 points below s2former on every seed; "mixed" is not consistently different
-PROPOSED = [0.80, 0.82, 0.78, 0.85, 0.81, 0.79]
+PROPOSED = [0.80, 0.82, 0.78, 0.85, 0.81, 0.79, 0.83, 0.80, 0.84, 0.77]
 WORSE = [value - 0.05 for value in PROPOSED]
-MIXED = [0.82, 0.80, 0.80, 0.84, 0.79, 0.78]
+MIXED = [0.82, 0.80, 0.80, 0.84, 0.79, 0.78, 0.84, 0.79, 0.83, 0.78]
+MAIN_TESTS = 10  # the main table's family: worse and mixed, each tested on two classes and OA, AA, κ
+
+
+def one_sided_run_p(pairs: int) -> float:
+    """The exact two-sided signed-rank p of ``pairs`` differences all of one sign: the smallest there is."""
+    return 2 / 2**pairs
+
+
+def write_results(root: Path, seeds: list[int]) -> Path:
+    """s2former, worse and mixed on ``seeds``. s2former's classes are 5 points above and below its OA, so worse (and
+    mixed) differ from it on every seed of Asphalt; worse ties it exactly on Meadows (all differences zero)."""
+    for seed, proposed, worse, mixed in zip(seeds, PROPOSED, WORSE, MIXED):
+        make_record(root, "s2former", seed, proposed, {1: proposed + 0.05, 2: proposed - 0.05})
+        make_record(root, "worse", seed, worse, uses_source_labels=True)
+        make_record(root, "mixed", seed, mixed)
+    return root
 
 
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
-    for seed, proposed, worse, mixed in zip(SEEDS, PROPOSED, WORSE, MIXED):
-        make_record(tmp_path, "s2former", seed, proposed, {1: proposed + 0.05, 2: proposed - 0.05})
-        make_record(tmp_path, "worse", seed, worse, uses_source_labels=True)
-        make_record(tmp_path, "mixed", seed, mixed)
-    return tmp_path
+    return write_results(tmp_path, SEEDS)
 
 
 def request(root: Path, **changes) -> ReportRequest:
@@ -103,7 +118,7 @@ def test_main_table_means_and_stds_match_hand_computation(results: Path, std: st
         overall = cell(table, "OA (%)", method)
         assert overall.mean == pytest.approx(100 * statistics.mean(values))
         assert overall.std == pytest.approx(100 * spread(values))
-        assert overall.count == 6
+        assert overall.count == len(SEEDS)
         assert cell(table, "κ ×100", method).mean == pytest.approx(100 * (statistics.mean(values) - 0.05))
     assert cell(table, "Asphalt", "s2former").mean == pytest.approx(100 * (statistics.mean(PROPOSED) + 0.05))
     assert f"{std} standard deviation (ddof = {ddof})" in table.caption
@@ -113,11 +128,16 @@ def test_best_in_bold_significance_and_source_label_marks(results: Path) -> None
     table, _ = make_table("main", request(results))
     assert cell(table, "OA (%)", "s2former").bold and not cell(table, "OA (%)", "worse").bold
     assert cell(table, "Meadows_&_grass", "mixed").bold  # mixed beats s2former's weaker class
-    # six seeds all in one direction: the exact two-sided signed-rank p is 2 / 2^6
+    # ten seeds all in one direction: the exact two-sided signed-rank p is 2 / 2^10; six cells of the ten share it
+    # (worse: Asphalt, OA, AA, κ; mixed: both classes), so Holm multiplies it by 10 for all six
     worse = cell(table, "OA (%)", "worse")
-    assert worse.p_value == pytest.approx(2 / 2**6) and worse.significant
+    assert worse.p_unadjusted == pytest.approx(one_sided_run_p(10))
+    assert worse.p_value == pytest.approx(MAIN_TESTS * one_sided_run_p(10)) and worse.significant
     assert not cell(table, "OA (%)", "mixed").significant
-    assert cell(table, "OA (%)", "s2former").p_value is None  # the reference is not tested against itself
+    assert cell(table, "Meadows_&_grass", "worse").p_value == 1.0  # a tie on every seed
+    assert not cell(table, "Meadows_&_grass", "worse").significant
+    reference = cell(table, "OA (%)", "s2former")  # the reference is not tested against itself
+    assert reference.p_value is None and reference.p_unadjusted is None
     assert table.column_label("worse") == "worse†" and "†: uses source-domain labels" in table.caption
     assert "Wilcoxon signed-rank" in table.caption
     # the caption ends by naming the code and the hardware behind the numbers
@@ -130,9 +150,11 @@ def test_pairs_only_common_seeds(results: Path) -> None:
     next((results / "demo" / "runs").glob("worse-seed1330-*.json")).unlink()
     table, _ = make_table("main", request(results))
     worse = cell(table, "OA (%)", "worse")
-    assert worse.count == 5 and worse.mean == pytest.approx(100 * statistics.mean(WORSE[1:]))
-    assert worse.p_value == pytest.approx(2 / 2**5) and not worse.significant
-    assert "5–6 seeds" in table.caption
+    assert worse.count == 9 and worse.mean == pytest.approx(100 * statistics.mean(WORSE[1:]))
+    assert worse.p_unadjusted == pytest.approx(one_sided_run_p(9))  # nine pairs, not ten
+    # mixed's two class cells (2 / 2^10) rank first, so worse's four tests at 2 / 2^9 get Holm's factor 10 − 2
+    assert worse.p_value == pytest.approx((MAIN_TESTS - 2) * one_sided_run_p(9)) and worse.significant
+    assert "9–10 seeds" in table.caption
 
 
 def test_different_splits_for_one_seed_are_refused(results: Path) -> None:
@@ -154,7 +176,7 @@ def test_main_table_ignores_failed_changed_and_other_protocol_records(results: P
     make_record(results, "s2former", 1330, 0.0, method_overrides={"mask_ratio": "0.9"})
     make_record(results, "s2former", 1330, 0.0, shots=3)
     table, _ = make_table("main", request(results))
-    assert cell(table, "OA (%)", "s2former").count == 6
+    assert cell(table, "OA (%)", "s2former").count == len(SEEDS)
 
 
 def test_shots_table_rows_are_shot_counts(results: Path) -> None:
@@ -174,12 +196,103 @@ def test_ablation_table_lists_variants_against_the_full_model(results: Path) -> 
     assert [label for label, _ in table.rows] == ["s2former", "s2former-no-fdc"]
     assert table.columns == ["OA (%)", "AA (%)", "κ ×100"]
     variant = dict(table.rows)["s2former-no-fdc"][0]
-    assert variant.significant and variant.mean == pytest.approx(100 * (statistics.mean(PROPOSED) - 0.02))
+    assert variant.mean == pytest.approx(100 * (statistics.mean(PROPOSED) - 0.02))
+    # 2 points below on all ten seeds, in each of the three columns: Holm's factor is 3
+    assert variant.p_value == pytest.approx(3 * one_sided_run_p(10)) and variant.significant
+    assert "Holm–Bonferroni over the 3 paired tests of this table" in table.caption
 
 
 def test_no_matching_records_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="no records under"):
         make_table("main", request(tmp_path))
+
+
+# --- multiple testing -------------------------------------------------------------------------------
+
+
+def family_of(table) -> list:
+    return [c for _, cells in table.rows for c in cells if c.p_unadjusted is not None]
+
+
+def test_adjusted_p_is_holm_over_every_test_of_the_table(results: Path) -> None:
+    table, _ = make_table("main", request(results))
+    family = family_of(table)
+    assert len(family) == MAIN_TESTS
+    assert [c.p_value for c in family] == pytest.approx(holm_adjust([c.p_unadjusted for c in family]))
+    assert all(c.significant == (c.p_value < 0.05) for c in family)
+    untested = [c for _, cells in table.rows for c in cells if c.p_unadjusted is None]
+    assert untested and all(c.p_value is None and not c.significant for c in untested)
+    # the unadjusted p is the paired test's own
+    by_seed = {seed: 100 * value for seed, value in zip(SEEDS, PROPOSED)}
+    mixed = {seed: 100 * value for seed, value in zip(SEEDS, MIXED)}
+    assert cell(table, "OA (%)", "mixed").p_unadjusted == paired_wilcoxon(by_seed, mixed)[0]
+    assert ("*: differs from s2former at Holm-adjusted p < 0.05 (two-sided Wilcoxon signed-rank test on per-seed "
+            "values, paired by seed over the seeds both methods ran; seeds with a zero difference are dropped before "
+            "ranking, as scipy's zero_method = wilcox does, and p = 1 where the two agree on every seed; "
+            f"Holm–Bonferroni over the {MAIN_TESTS} paired tests of this table).") in table.caption
+    assert "no difference can reach" not in table.caption
+
+
+def test_a_star_before_the_adjustment_is_gone_after_it(tmp_path: Path) -> None:
+    table, _ = make_table("main", request(write_results(tmp_path, SEEDS[:6])))
+    worse = cell(table, "OA (%)", "worse")
+    assert worse.p_unadjusted == pytest.approx(one_sided_run_p(6)) and worse.p_unadjusted < 0.05  # a star, unadjusted
+    assert worse.p_value == pytest.approx(MAIN_TESTS * one_sided_run_p(6)) and not worse.significant
+    assert not any(c.significant for c in family_of(table))
+    assert f"With at most 6 paired seeds and {MAIN_TESTS} tests no difference can reach adjusted p < 0.05." in table.caption
+    assert r"$^{*}$" not in to_latex(table)
+
+
+def test_a_sweep_table_is_one_family_across_its_rows(results: Path) -> None:
+    for shots, offset in ((1, -0.2), (3, -0.1)):
+        for seed, value in zip(SEEDS, PROPOSED):
+            make_record(results, "s2former", seed, value + offset, shots=shots)
+            make_record(results, "worse", seed, value + offset - 0.05, shots=shots, uses_source_labels=True)
+    table, _ = make_table("shots", request(results, methods=["s2former", "worse", "mixed"]))
+    family = family_of(table)
+    assert len(family) == 4  # worse at every k, mixed at k = 5 only
+    assert [c.p_value for c in family] == pytest.approx(holm_adjust([c.p_unadjusted for c in family]))
+    # alone in its row, worse at k = 1 is still adjusted over the table: its p ranks among the three smallest of four
+    assert dict(table.rows)["shots = 1"][1].p_value == pytest.approx(4 * one_sided_run_p(10))
+    assert "Holm–Bonferroni over the 4 paired tests of this table" in table.caption
+
+
+def test_a_table_without_a_paired_test_says_so(results: Path) -> None:
+    make_record(results, "lonely", 1330, 0.5)  # one seed: nothing to pair
+    table, _ = make_table("main", request(results, methods=["s2former", "lonely"]))
+    assert not family_of(table)
+    assert "No significance test (no method shares two seeds with s2former here)." in table.caption
+    assert "Holm" not in table.caption
+
+
+def test_daft_on_unlabeled_target_pixels_is_called_transductive_in_the_caption() -> None:
+    from hsibench.report.tables import _caption
+
+    protocol = protocol_identity(load_protocol("demo"))
+
+    def group(method: str, config: dict) -> Group:
+        return Group(method, None, {1: trial_record(method, 1, protocol, config=config)})
+
+    transductive = group("s2former-daft-unlabeled", {"daft": True, "daft_unlabeled": True})
+    inductive = group("s2former", {"daft": True, "daft_unlabeled": False})
+    switched_off = group("s2former-no-daft", {"daft": False, "daft_unlabeled": True})  # the flag acts only with DAFT
+    caption = _caption("Ablation", [inductive, transductive, switched_off], 1, None, 0.05, tests=0)
+    start = caption.index("Transductive fine-tuning: ")
+    sentence = caption[start:caption.index("(never their labels).", start)]
+    assert sentence.startswith("Transductive fine-tuning: s2former-daft-unlabeled ran with daft_unlabeled = True")
+    assert "unlabeled target pixels" in sentence and "test pixels' spectra" in sentence
+    assert "no-daft" not in sentence
+    assert "Transductive" not in _caption("Ablation", [inductive, switched_off], 1, None, 0.05, tests=0)
+
+
+def test_an_ablation_with_daft_unlabeled_runs_says_they_are_transductive(results: Path) -> None:
+    for seed, value in zip(SEEDS, PROPOSED):
+        make_record(results, "s2former-daft-unlabeled", seed, value, method_base="s2former",
+                    config={"width": 8, "daft_unlabeled": True})
+    ablation, _ = make_table("ablation", request(results))
+    assert "Transductive fine-tuning: s2former-daft-unlabeled ran with daft_unlabeled = True" in ablation.caption
+    main, _ = make_table("main", request(results, methods=["s2former", "worse", "mixed"]))
+    assert "Transductive" not in main.caption
 
 
 # --- formats ----------------------------------------------------------------------------------------
@@ -226,6 +339,13 @@ def test_csv_holds_every_cell_at_full_precision(results: Path) -> None:
     assert len(rows) == len(table.rows) * len(table.columns)
     overall = next(r for r in rows if r["Class"] == "OA (%)" and r["column"] == "s2former")
     assert float(overall["mean"]) == pytest.approx(100 * statistics.mean(PROPOSED), abs=1e-9)
+    assert overall["p_value"] == overall["p_unadjusted"] == ""  # the reference has no test
+    header = next(csv.reader(io.StringIO(to_csv(table))))
+    assert header[header.index("p_value") + 1] == "p_unadjusted"
+    worse = next(r for r in rows if r["Class"] == "OA (%)" and r["column"] == "worse")
+    assert float(worse["p_value"]) == cell(table, "OA (%)", "worse").p_value
+    assert float(worse["p_unadjusted"]) == cell(table, "OA (%)", "worse").p_unadjusted
+    assert float(worse["p_unadjusted"]) < float(worse["p_value"])
 
 
 def test_table_command_prints_and_writes_every_format(results: Path, capsys) -> None:
@@ -248,8 +368,8 @@ def test_pretraining_on_the_target_scene_is_called_transductive_in_the_caption()
     supervised = Group("svm", None, {1: trial_record("svm", 1, same, pretrains=False)})
     across = Group("mae", None, {1: trial_record("mae", 1, halves, pretrains=True)})
     assert pretrained.pretrains_on_target and not supervised.pretrains_on_target and not across.pretrains_on_target
-    caption = _caption("Main", [pretrained, supervised, across], 1, None, 0.05)
+    caption = _caption("Main", [pretrained, supervised, across], 1, None, 0.05, tests=0)
     assert "Transductive self-supervision: s2former pretrained on the target scene's own pixels" in caption
     # the transductive sentence alone (the provenance phrase after it names every method's code)
     sentence = caption[caption.index("Transductive"):caption.index("because this protocol's source is its target.")]
-    assert "mae" not in sentence and "Transductive" not in _caption("Main", [across], 1, None, 0.05)
+    assert "mae" not in sentence and "Transductive" not in _caption("Main", [across], 1, None, 0.05, tests=0)

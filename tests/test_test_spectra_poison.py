@@ -36,7 +36,7 @@ TINY: dict[str, dict[str, Any]] = {
     "dcfsl": {"episodes": 3},
     "finetune": {"pretrain_max_steps": 3, "epochs": 3},
     "mae": {"pretrain_steps": 3, "epochs": 3},
-    "s2former": {"pretrain_samples": 256, "pretrain_epochs": 1, "finetune_epochs": 3, "daft_steps": 2},
+    "s2former": {"pretrain_steps": 4, "finetune_epochs": 3, "daft_steps": 2},
 }
 
 #: (case id, method, extra overrides): every base method, plus the S²Former settings that read other target pixels

@@ -31,6 +31,15 @@ def source_overlaps_target(protocol: dict[str, Any]) -> bool:
     return parse_region(protocol["source"], "source", where).overlaps(parse_region(protocol["target"], "target", where))
 
 
+def reads_unlabeled_target(config: dict[str, Any]) -> bool:
+    """Whether a run's fine-tuning read unlabeled target pixels (S²Former's ``daft_unlabeled``): transductive.
+
+    Those pixels are every valid target pixel, the test pixels included (their spectra, never their labels).
+    ``daft_unlabeled`` acts only with ``daft`` on (default on), as in the fine-tuning loop.
+    """
+    return config.get("daft_unlabeled") is True and config.get("daft", True) is not False
+
+
 @dataclass(frozen=True)
 class Group:
     """The records of one method (at one sweep value), one per seed."""
@@ -47,6 +56,11 @@ class Group:
     def pretrains_on_target(self) -> bool:
         """Self-supervised pretraining on a source that overlaps the target: transductive (labels unseen)."""
         return any(r.pretrains and source_overlaps_target(r.protocol) for r in self.by_seed.values())
+
+    @property
+    def fine_tunes_on_target(self) -> bool:
+        """Fine-tuning that also read the target's unlabeled pixels, test pixels included: transductive."""
+        return any(reads_unlabeled_target(r.config) for r in self.by_seed.values())
 
     def values(self, extract) -> dict[int, float]:
         """seed → value, for the seeds where ``extract(record)`` is defined."""

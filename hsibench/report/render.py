@@ -79,14 +79,16 @@ def to_latex(table: Table) -> str:
 
 
 def to_csv(table: Table) -> str:
-    """Long format, full precision: one line per cell, for further analysis."""
+    """Long format, full precision: one line per cell, for further analysis; ``p_value`` is Holm-adjusted over the
+    table, ``p_unadjusted`` the paired test's own p (for a reader who prefers another correction)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([table.corner, "column", "mean", "std", "n", "bold", "significant", "p_value"])
+    writer.writerow([table.corner, "column", "mean", "std", "n", "bold", "significant", "p_value", "p_unadjusted"])
     for label, cells in table.rows:
         for column, cell in zip(table.columns, cells):
             writer.writerow([label, column, _csv_number(cell.mean), _csv_number(cell.std), cell.count,
-                             int(cell.bold), int(cell.significant), _csv_number(cell.p_value)])
+                             int(cell.bold), int(cell.significant), _csv_number(cell.p_value),
+                             _csv_number(cell.p_unadjusted)])
     return buffer.getvalue()
 
 

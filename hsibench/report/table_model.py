@@ -11,8 +11,9 @@ class Cell:
     std: float | None = None
     count: int = 0
     bold: bool = False
-    significant: bool = False  # differs from the reference column/row at the chosen level
-    p_value: float | None = None
+    significant: bool = False  # differs from the reference at the chosen level, after the table's Holm adjustment
+    p_value: float | None = None  # Holm-adjusted over every test of the table; None: not tested
+    p_unadjusted: float | None = None  # the paired test's own p, before the adjustment
 
     def text(self, decimals: int = 2) -> str:
         if self.mean is None:

@@ -1,19 +1,22 @@
 """The paper's tables, built from grouped records: main comparison, ablation, and accuracy vs a swept key.
 
 Every number is a mean ± std over seeds of per-trial scores read from records; the caption
-states the std kind, the seeds, the test and what the marks mean.
+states the std kind, the seeds, the test, its correction for multiple tests and what the marks mean.
+A table's stars are read together, so its family of tests is the whole table: every p-value is
+Holm-adjusted over all the paired tests the table runs (:func:`holm_marked`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hsibench.data.registry import SCENES
 from hsibench.protocol.protocol import identity_scenes
 from hsibench.report.collect import Group, ReportError, sortable
+from hsibench.report.multiple_testing import HOLM, holm_adjust
 from hsibench.report.provenance import provenance_phrase
-from hsibench.report.statistics import STD_KINDS, paired_wilcoxon, smallest_attainable_p, summarise
+from hsibench.report.statistics import PAIRED_TEST, STD_KINDS, paired_wilcoxon, smallest_attainable_p, summarise
 from hsibench.report.table_model import Cell, Table
 from hsibench.runner.record_schema import TrialRecord
 
@@ -59,9 +62,13 @@ def class_metrics(groups: list[Group]) -> list[Metric]:
     return [class_metric(class_id, names[class_id]) for class_id in sorted(names)]
 
 
-def measure(groups: list[Group], metrics: list[Metric], reference: Group | None, ddof: int, alpha: float,
+Rows = list[tuple[str, list[Cell]]]
+
+
+def measure(groups: list[Group], metrics: list[Metric], reference: Group | None, ddof: int,
             decimals: int) -> list[list[Cell]]:
-    """cells[group][metric]: mean ± std over seeds; p against ``reference``; best mean per metric in bold.
+    """cells[group][metric]: mean ± std over seeds; the unadjusted p against ``reference``; best mean per metric in
+    bold. Significance waits for :func:`holm_marked`, which needs every test of the table.
 
     "Best" compares means as printed (rounded to ``decimals``), so ties that look equal are all bold.
     """
@@ -77,8 +84,7 @@ def measure(groups: list[Group], metrics: list[Metric], reference: Group | None,
             p_value = None
             if reference is not None and group is not reference:
                 p_value, _ = paired_wilcoxon(reference.values(metric.extract), values)
-            row.append(Cell(summary.mean, summary.std, summary.count, significant=p_value is not None and p_value < alpha,
-                            p_value=p_value))
+            row.append(Cell(summary.mean, summary.std, summary.count, p_unadjusted=p_value))
         cells.append(row)
     for column in range(len(metrics)):
         means = [round(row[column].mean, decimals) for row in cells if row[column].mean is not None]
@@ -87,6 +93,25 @@ def measure(groups: list[Group], metrics: list[Metric], reference: Group | None,
         for row in cells:
             row[column].bold = row[column].mean is not None and round(row[column].mean, decimals) == max(means)
     return cells
+
+
+def tested(rows: Rows) -> list[Cell]:
+    """The table's family: every cell that got a paired test, in reading order."""
+    return [cell for _, cells in rows for cell in cells if cell.p_unadjusted is not None]
+
+
+def holm_marked(rows: Rows, alpha: float) -> Rows:
+    """``rows`` with each tested cell's ``p_value`` Holm-adjusted over the whole table and ``significant`` set to
+    adjusted p < ``alpha``, so the chance of any false star in the table stays below ``alpha``."""
+    adjusted = iter(holm_adjust([cell.p_unadjusted for cell in tested(rows)]))
+
+    def mark(cell: Cell) -> Cell:
+        if cell.p_unadjusted is None:
+            return cell
+        p_value = next(adjusted)
+        return replace(cell, p_value=p_value, significant=p_value < alpha)
+
+    return [(label, [mark(cell) for cell in cells]) for label, cells in rows]
 
 
 def _seed_phrase(groups: list[Group]) -> str:
@@ -103,17 +128,31 @@ def _std_phrase(ddof: int) -> str:
     return f"{kind} standard deviation (ddof = {ddof})"
 
 
-def _significance_phrase(reference: str | None, groups: list[Group], alpha: float) -> str:
+def _significance_phrase(reference: str | None, groups: list[Group], alpha: float, tests: int) -> str:
+    """The test, the correction and its family size ``tests``; and, when too few seeds make every star impossible
+    (the smallest adjusted p is ``tests`` times the smallest exact p), that fact rather than an empty table of stars."""
     if reference is None:
         return "No significance test (the proposed method has no records here)."
+    if tests == 0:
+        return f"No significance test (no method shares two seeds with {reference} here)."
     reference_groups = [g for g in groups if g.method == reference]
     pairs = max((len(set(g.by_seed) & set(r.by_seed)) for g in groups for r in reference_groups
                  if g is not r and g.sweep_value == r.sweep_value), default=0)
-    text = (f"*: differs from {reference} at p < {alpha:g} (two-sided Wilcoxon signed-rank test on per-seed values, "
-            "paired by seed over the seeds both methods ran).")
-    if pairs and smallest_attainable_p(pairs) >= alpha:
-        text += f" With at most {pairs} paired seeds no difference can reach p < {alpha:g}."
+    text = (f"*: differs from {reference} at Holm-adjusted p < {alpha:g} ({PAIRED_TEST}; "
+            f"{HOLM} over the {tests} paired test{'s' if tests != 1 else ''} of this table).")
+    if pairs and tests * smallest_attainable_p(pairs) >= alpha:
+        text += f" With at most {pairs} paired seeds and {tests} tests no difference can reach adjusted p < {alpha:g}."
     return text
+
+
+def _unlabeled_target_phrase(groups: list[Group]) -> str:
+    """Names the methods whose fine-tuning read the target's unlabeled pixels (empty when none did)."""
+    methods = sorted({g.method for g in groups if g.fine_tunes_on_target})
+    if not methods:
+        return ""
+    return (f"Transductive fine-tuning: {', '.join(methods)} ran with daft_unlabeled = True, so during fine-tuning "
+            "DAFT also read unlabeled target pixels, every valid one including the test pixels' spectra "
+            "(never their labels).")
 
 
 def _derived_label_phrase(groups: list[Group]) -> str:
@@ -135,16 +174,20 @@ def _derived_label_phrase(groups: list[Group]) -> str:
 
 
 def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, alpha: float,
-             bold_along: str = "row") -> str:
+             bold_along: str = "row", *, tests: int) -> str:
+    """The caption; ``tests`` is the size of the table's family (:func:`tested`)."""
     parts = [f"{title}: mean ± {_std_phrase(ddof)} over {_seed_phrase(groups)}."]
     if len({g.method for g in groups}) > 1:  # with one method there is nothing to rank or test
-        parts += [f"Bold: best mean per {bold_along}.", _significance_phrase(reference, groups, alpha)]
+        parts += [f"Bold: best mean per {bold_along}.", _significance_phrase(reference, groups, alpha, tests)]
     if any(g.uses_source_labels for g in groups):
         parts.append("†: uses source-domain labels.")
     transductive = sorted({g.method for g in groups if g.pretrains_on_target})
     if transductive:
         parts.append(f"Transductive self-supervision: {', '.join(transductive)} pretrained on the target scene's own "
                      "pixels (without their labels), because this protocol's source is its target.")
+    fine_tuned = _unlabeled_target_phrase(groups)
+    if fine_tuned:
+        parts.append(fine_tuned)
     derived = _derived_label_phrase(groups)
     if derived:
         parts.append(derived)
@@ -168,14 +211,15 @@ def main_table(groups: list[Group], protocol_name: str, proposed: str | None = P
     _require(groups, f"main table of protocol {protocol_name}")
     metrics = class_metrics(groups) + [OVERALL, AVERAGE, KAPPA]
     reference = _reference(groups, proposed)
-    cells = measure(groups, metrics, reference, ddof, alpha, decimals)
-    rows = [(metric.label, [cells[g][m] for g in range(len(groups))]) for m, metric in enumerate(metrics)]
+    cells = measure(groups, metrics, reference, ddof, decimals)
+    rows = holm_marked([(metric.label, [cells[g][m] for g in range(len(groups))]) for m, metric in enumerate(metrics)],
+                       alpha)
     return Table(
         name="main", corner="Class", columns=[g.method for g in groups], rows=rows, decimals=decimals,
         column_marks={g.method: "†" for g in groups if g.uses_source_labels},
         separators={len(metrics) - 3},
         caption=_caption(f"Per-class accuracy (%), OA, AA and κ on {protocol_name}", groups, ddof,
-                         reference.method if reference else None, alpha),
+                         reference.method if reference else None, alpha, tests=len(tested(rows))),
     )
 
 
@@ -185,12 +229,13 @@ def ablation_table(groups: list[Group], protocol_name: str, full: str = PROPOSED
     _require(groups, f"ablation variants of {full} on protocol {protocol_name}")
     metrics = [OVERALL, AVERAGE, KAPPA]
     reference = _reference(groups, full)
-    cells = measure(groups, metrics, reference, ddof, alpha, decimals)
+    cells = measure(groups, metrics, reference, ddof, decimals)
+    rows = holm_marked([(group.method, cells[g]) for g, group in enumerate(groups)], alpha)
     return Table(
-        name="ablation", corner="Variant", columns=[m.label for m in metrics], decimals=decimals,
-        rows=[(group.method, cells[g]) for g, group in enumerate(groups)],
+        name="ablation", corner="Variant", columns=[m.label for m in metrics], decimals=decimals, rows=rows,
         caption=_caption(f"Ablation of {full} on {protocol_name}", groups, ddof,
-                         reference.method if reference else None, alpha, bold_along="column"),
+                         reference.method if reference else None, alpha, bold_along="column",
+                         tests=len(tested(rows))),
     )
 
 
@@ -206,13 +251,14 @@ def sweep_table(groups: list[Group], protocol_name: str, key: str, metric: str =
     for value in values:
         at_value = {g.method: g for g in groups if g.sweep_value == value}
         present = [at_value[m] for m in methods if m in at_value]
-        cells = measure(present, [chosen], _reference(present, proposed), ddof, alpha, decimals)
+        cells = measure(present, [chosen], _reference(present, proposed), ddof, decimals)
         by_method = {group.method: cells[i][0] for i, group in enumerate(present)}
         rows.append((f"{key} = {value}", [by_method.get(m, Cell(None)) for m in methods]))
+    rows = holm_marked(rows, alpha)  # one family across every row of the sweep
     has_reference = any(g.method == proposed for g in groups)
     return Table(
         name=key if key != "shots" else "shots", corner=key, columns=methods, rows=rows, decimals=decimals,
         column_marks={m: "†" for m in methods if any(g.uses_source_labels for g in groups if g.method == m)},
         caption=_caption(f"{chosen.label} against {key} on {protocol_name}", groups, ddof,
-                         proposed if has_reference else None, alpha),
+                         proposed if has_reference else None, alpha, tests=len(tested(rows))),
     )

@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hsibench.methods.budget import BUDGETS
 from hsibench.methods.registry import ConfigError
 from hsibench.methods.s2former.model import EncoderShape, check_encoder_shape
 
@@ -52,13 +53,22 @@ class S2FormerConfig:
     masking: bool = key(True, "mask spatial tokens in pretraining (off: a plain autoencoder on all pixels)", True)
     mask_ratio: float = key(0.5, "share r of the S² pixel tokens masked in pretraining", True)
     spectral_mask_ratio: float = key(0.0, "share of spectral tokens dropped in pretraining", True)
+    spectral_mask_fill: Literal["visible_mean", "rescale", "zero"] = key(
+        "visible_mean", "what the spectral branch sees at masked pixels in pretraining: the mean spectrum of the patch's "
+        "visible pixels, zeros with the sum rescaled by S²/visible, or zeros (the old input, about half the scale "
+        "fine-tuning gives it)", True, identity="when_changed")
     decoder_dim: int = key(64, "width of the light decoder", True)
     decoder_depth: int = key(2, "transformer blocks of the decoder", True)
     decoder_heads: int = key(4, "attention heads of the decoder", True)
-    pretrain_epochs: int = key(50, "passes over the pretraining pixels", True)
+    pretrain_steps: int | None = key(
+        BUDGETS["paper"].pretrain_steps, "optimiser updates of pretraining (the shared budget, methods/budget.py); "
+        "None = pretrain_epochs passes over the pixels", True, identity="when_changed")
+    pretrain_epochs: int = key(50, "passes over the pretraining pixels when pretrain_steps is None", True)
     pretrain_samples: int | None = key(None, "source pixels used (seeded subsample); None = all pixels", True)
-    pretrain_batch_size: int = key(256, "pretraining batch size", True)
+    pretrain_batch_size: int = key(BUDGETS["paper"].pretrain_batch_size, "pretraining batch size", True)
     pretrain_lr: float = key(1e-3, "AdamW peak learning rate of pretraining", True)
+    pretrain_beta2: float = key(0.95, "AdamW β₂ of pretraining (MAE's 0.95; 0.999 = the old recipe)", True,
+                                identity="when_changed")
     pretrain_seed: int = key(0, "seed of pretraining (initialisation, pixels, masks); not the trial seed", True)
     # §6 FDC
     fdc: bool = key(True, "add the frequency-domain constraint to the pretraining loss", True)
@@ -70,15 +80,23 @@ class S2FormerConfig:
     daft_steps: int = key(10, "T, diffusion steps of the cosine schedule")
     daft_weight: float = key(1.0, "λ_daft")
     daft_momentum: float = key(0.99, "EMA momentum of the teacher")
+    daft_ema_warmup: bool = key(True, "ramp the teacher's EMA decay up to daft_momentum (timm's EMA warm-up); "
+                                "off: 0.99 from the first update", identity="when_changed")
     daft_align: Literal["cosine", "mse"] = key("cosine", "feature alignment loss")
     daft_unlabeled: bool = key(False, "also align on unlabeled target pixels (drawn from every valid target pixel: transductive)")
-    finetune_epochs: int = key(200, "passes over the support set (fixed length unless validation selects)")
-    finetune_batch_size: int = key(32, "fine-tuning batch size (support pixels)")
-    finetune_lr: float = key(5e-4, "AdamW peak learning rate of fine-tuning")
+    finetune_epochs: int = key(BUDGETS["paper"].finetune_epochs,
+                               "passes over the support set (fixed length unless validation selects)")
+    finetune_batch_size: int = key(BUDGETS["paper"].finetune_batch_size, "fine-tuning batch size (support pixels)")
+    finetune_lr: float = key(BUDGETS["paper"].finetune_learning_rate, "AdamW peak learning rate of fine-tuning")
+    probe_fraction: float = key(0.1, "share of the fine-tuning epochs spent as a linear probe (adapter and head "
+                                "only, encoder frozen, no DAFT) before everything trains; 0 = none",
+                                identity="when_changed")
     select_on_validation: bool = key(True, "keep the epoch with the best validation accuracy when the task has validation pixels")
     validation_interval: int = key(10, "epochs between validation checks")
     # shared
     weight_decay: float = key(0.05, "AdamW weight decay (pretraining and fine-tuning)", True)
+    weight_decay_on_norms: bool = key(False, "also decay norms, biases, mask tokens and position embeddings "
+                                      "(the old recipe; off = MAE's and timm's groups)", True, identity="when_changed")
     warmup_fraction: float = key(0.05, "share of updates spent in linear learning-rate warmup", True)
     warmup_start_factor: float | None = key(
         None, "learning rate of the first warm-up update / the peak; None = 1/(warm-up updates + 1), 0 = the old start at 0",
@@ -102,7 +120,8 @@ def check_config(config: S2FormerConfig) -> None:
     for item in dataclasses.fields(config):
         if typing.get_origin(hints[item.name]) is Literal and getattr(config, item.name) not in typing.get_args(hints[item.name]):
             raise ConfigError(f"{item.name}={getattr(config, item.name)!r}: must be one of {list(typing.get_args(hints[item.name]))}")
-    for name in ("mask_ratio", "spectral_mask_ratio", "fdc_cutoff", "daft_momentum", "drop_path", "warmup_fraction"):
+    for name in ("mask_ratio", "spectral_mask_ratio", "fdc_cutoff", "daft_momentum", "drop_path", "warmup_fraction",
+                 "probe_fraction", "pretrain_beta2"):
         _in_unit_interval(getattr(config, name), name)
     positive = ("aligned_bands", "dim", "depth", "heads", "spectral_groups", "decoder_dim", "decoder_depth", "decoder_heads",
                 "pretrain_batch_size", "daft_steps", "finetune_batch_size", "validation_interval")
@@ -118,6 +137,8 @@ def check_config(config: S2FormerConfig) -> None:
     grid = config.wavelength_grid_nm
     if len(grid) != 2 or not 0 <= grid[0] < grid[1]:
         raise ConfigError(f"wavelength_grid_nm must be (start, stop) in nm with 0 <= start < stop, got {grid}")
+    if config.pretrain_steps is not None and config.pretrain_steps < 1:
+        raise ConfigError(f"pretrain_steps must be >= 1 or None (pretrain_epochs passes), got {config.pretrain_steps}")
     if config.pretrain_samples is not None and config.pretrain_samples < 1:
         raise ConfigError(f"pretrain_samples must be >= 1 or None (all pixels), got {config.pretrain_samples}")
     if config.decoder_dim % config.decoder_heads or config.decoder_dim % 4:

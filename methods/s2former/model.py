@@ -9,9 +9,11 @@ Component by component (numbers refer to docs/interpretation.md):
   S×S×g sub-cube, plus a learned 1-D position embedding (one per band group).
 - Random masking of the spatial branch (§2) — *paper*: yes. *Ours*: MAE's per-sample shuffle
   (``methods/masking.py``, shared with ``mae``); exactly round((1 − r)·S²) visible tokens are
-  encoded. The spectral branch then sees the patch with the masked pixels zeroed; otherwise
-  cross-attention would hand the spatial branch the very spectra it must reconstruct. Optional
-  spectral-token masking (``spectral_mask_ratio``).
+  encoded. The spectral branch then must not see the masked pixels either, or cross-attention
+  would hand the spatial branch the very spectra it must reconstruct: they are replaced by the mean
+  spectrum of the patch's visible pixels (``spectral_mask_fill``, :data:`SPECTRAL_MASK_FILLS`), so
+  its input keeps the scale it has at fine-tuning, where nothing is masked — zeros would halve the
+  sum each spectral token embeds at r = 0.5. Optional spectral-token masking (``spectral_mask_ratio``).
 - Bidirectional cross-attention (§4) — *paper*: the branches guide each other. *Ours*: each
   block runs timm's pre-norm self-attention block in each branch, then (simultaneously, both
   reading the post-self-attention states) ``H_spa ← H_spa + CA(H_spa → H_spe)`` and
@@ -236,6 +238,28 @@ class S2Former(nn.Module):
         return self.forward_head(self.forward_features(patches))
 
 
+def visible_mean_fill(aligned: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Masked pixels replaced by the mean spectrum of the patch's visible ones (``aligned`` [N, S, S, C], ``visible``
+    [N, S, S, 1] of 0/1)."""
+    mean = (aligned * visible).sum(dim=(1, 2), keepdim=True) / visible.sum(dim=(1, 2), keepdim=True).clamp(min=1)
+    return aligned * visible + mean * (1 - visible)
+
+
+def rescaled_zero_fill(aligned: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Masked pixels zeroed and the rest scaled by S² / visible pixels, so every sum over the patch keeps its scale."""
+    pixels = visible.shape[1] * visible.shape[2]
+    return aligned * visible * (pixels / visible.sum(dim=(1, 2), keepdim=True).clamp(min=1))
+
+
+def zero_fill(aligned: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Masked pixels zeroed (the input scale then shrinks with the mask ratio)."""
+    return aligned * visible
+
+
+#: ``spectral_mask_fill`` → what the spectral branch sees at the pixels masked in pretraining
+SPECTRAL_MASK_FILLS = {"visible_mean": visible_mean_fill, "rescale": rescaled_zero_fill, "zero": zero_fill}
+
+
 @dataclass(frozen=True)
 class DecoderShape:
     dim: int = 64
@@ -246,11 +270,15 @@ class DecoderShape:
 class S2FormerMaskedAutoencoder(nn.Module):
     """Pretraining model (MAE-style): adapter + encoder with masking + light decoder + per-domain output head."""
 
-    def __init__(self, adapter: nn.Module, encoder: S2FormerEncoder, bands: int, decoder: DecoderShape) -> None:
+    def __init__(self, adapter: nn.Module, encoder: S2FormerEncoder, bands: int, decoder: DecoderShape,
+                 spectral_mask_fill: str = "visible_mean") -> None:
         super().__init__()
         if decoder.dim % decoder.heads or decoder.dim % 4:
             raise ValueError(f"decoder_dim ({decoder.dim}) must be divisible by decoder_heads ({decoder.heads}) and by 4")
+        if spectral_mask_fill not in SPECTRAL_MASK_FILLS:
+            raise ValueError(f"spectral_mask_fill must be one of {sorted(SPECTRAL_MASK_FILLS)}, got {spectral_mask_fill!r}")
         self.adapter, self.encoder = adapter, encoder
+        self.fill_masked = SPECTRAL_MASK_FILLS[spectral_mask_fill]
         shape = encoder.shape
         self.decoder_embed_spatial = nn.Linear(shape.dim, decoder.dim)
         self.decoder_embed_spectral = nn.Linear(shape.dim, decoder.dim)
@@ -272,12 +300,12 @@ class S2FormerMaskedAutoencoder(nn.Module):
 
     def forward_encoder(self, patches: torch.Tensor, mask_ratio: float, spectral_mask_ratio: float = 0.0,
                         generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """Encode the visible pixels; the spectral branch sees the patch with masked pixels zeroed."""
+        """Encode the visible pixels; the spectral branch sees the patch with its masked pixels filled (``fill_masked``)."""
         aligned = self.adapter(patches)  # [N, S, S, C0]
         n, s = aligned.shape[:2]
         spatial, mask, ids_restore, _ = self.random_masking(self.encoder.embed_spatial(aligned), mask_ratio, generator)
         visible_pixels = (1 - mask).reshape(n, s, s, 1).to(aligned.dtype)
-        spectral_tokens = self.encoder.embed_spectral(aligned * visible_pixels)  # [N, G, D]
+        spectral_tokens = self.encoder.embed_spectral(self.fill_masked(aligned, visible_pixels))  # [N, G, D]
         spectral, _, _, spectral_keep = self.random_masking(spectral_tokens, spectral_mask_ratio, generator)
         spatial, spectral = self.encoder.forward_branches(spatial, spectral)
         return {"spatial": spatial, "spectral": spectral, "mask": mask, "ids_restore": ids_restore,

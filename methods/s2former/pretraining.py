@@ -36,7 +36,7 @@ from torch import nn
 
 from hsibench.methods.base import RunContext
 from hsibench.methods.lr_schedule import warmup_cosine_scheduler
-from hsibench.methods.optimization import OptimizerStep
+from hsibench.methods.optimization import OptimizerStep, adamw_without_norm_decay
 from hsibench.methods.s2former.band_alignment import channel_validity
 from hsibench.methods.s2former.config import S2FormerConfig
 from hsibench.methods.s2former.fdc import frequency_domain_constraint
@@ -145,10 +145,10 @@ class PooledMaskedAutoencoder(nn.Module):
     """
 
     def __init__(self, adapters: Sequence[nn.Module], encoder: S2FormerEncoder, decoder: DecoderShape,
-                 shared_output: bool) -> None:
+                 shared_output: bool, spectral_mask_fill: str = "visible_mean") -> None:
         super().__init__()
         self.adapters = nn.ModuleList(adapters)
-        self.body = S2FormerMaskedAutoencoder(nn.Identity(), encoder, decoder.dim, decoder)
+        self.body = S2FormerMaskedAutoencoder(nn.Identity(), encoder, decoder.dim, decoder, spectral_mask_fill)
         self.body.reconstruction_head = nn.Identity()  # the heads below take the decoder's output
         self.shared_output = shared_output
         outputs = [encoder.shape.aligned_bands] if shared_output else [adapter.bands for adapter in self.adapters]
@@ -211,6 +211,21 @@ def fdc_weight(config: S2FormerConfig) -> float:
     return config.fdc_weight if config.fdc else 0.0
 
 
+def pretraining_updates(config: S2FormerConfig, pixels: int) -> int:
+    """Optimiser updates of pretraining: ``pretrain_steps`` (the budget), or ``pretrain_epochs`` passes over ``pixels``."""
+    if config.pretrain_steps is not None:
+        return config.pretrain_steps
+    return config.pretrain_epochs * math.ceil(pixels / config.pretrain_batch_size)
+
+
+def pretraining_optimizer(model: nn.Module, config: S2FormerConfig) -> torch.optim.AdamW:
+    """AdamW (β₂ = ``pretrain_beta2``) of pretraining: MAE's recipe, or with ``weight_decay_on_norms`` every parameter decays."""
+    betas = (0.9, config.pretrain_beta2)
+    if config.weight_decay_on_norms:
+        return torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=config.weight_decay, betas=betas)
+    return adamw_without_norm_decay(model, config.pretrain_lr, config.weight_decay, betas)
+
+
 def learning_rate_schedule(optimizer: torch.optim.Optimizer, total_updates: int,
                            config: S2FormerConfig) -> torch.optim.lr_scheduler.LambdaLR:
     """S²Former's schedule, for pretraining and fine-tuning alike: ``warmup_fraction`` of the updates warm up from
@@ -235,7 +250,8 @@ def reconstruction_loss(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencod
 
 def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source: Source, config: S2FormerConfig,
              context: RunContext) -> PretrainingResult:
-    """Train ``model`` (already on ``context.device``) on the source's valid pixels; returns the loss record.
+    """Train ``model`` (already on ``context.device``) on the source's valid pixels for :func:`pretraining_updates`
+    updates; returns the loss record (``epoch_losses``: the mean of each pass over the pixels, the last maybe partial).
 
     ``context`` gives the device, mixed precision (already combined with ``config.amp``) and the
     progress callback; every seed comes from ``config.pretrain_seed``, never from the trial.
@@ -247,15 +263,17 @@ def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source:
     evaluation_batch = pixels.gather(np.sort(evaluation), device)
     result = PretrainingResult(reconstruction_loss(model, evaluation_batch, config, context), math.nan)
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=config.weight_decay)
+    optimizer = pretraining_optimizer(model, config)
     steps_per_epoch = math.ceil(len(pixels) / config.pretrain_batch_size)
-    schedule = learning_rate_schedule(optimizer, config.pretrain_epochs * steps_per_epoch, config)
+    updates = pretraining_updates(config, len(pixels))
+    schedule = learning_rate_schedule(optimizer, updates, config)
     optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
     batch_generator = torch.Generator().manual_seed(seed)
     mask_generator = torch.Generator().manual_seed(seed + 1)
     spatial_ratio, spectral_ratio = mask_ratios(config)
+    report_every = max(1, updates // 100)
     model.train()
-    for epoch in range(config.pretrain_epochs):
+    for _ in range(math.ceil(updates / steps_per_epoch)):  # passes over the pixels; the last may stop early
         total, count = 0.0, 0
         for index in minibatches(len(pixels), config.pretrain_batch_size, batch_generator):
             batch = pixels.gather(index.numpy(), device)
@@ -265,7 +283,11 @@ def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source:
             optimizer_step(losses["loss"])
             total = total + losses["loss"].detach() * len(index)  # stays on the device: no sync per step
             count += len(index)
+            if optimizer_step.updates % report_every == 0 or optimizer_step.updates == updates:
+                context.progress(stage="pretrain", epoch=optimizer_step.updates, epochs=updates,
+                                 loss=float(total) / count)
+            if optimizer_step.updates == updates:
+                break
         result.epoch_losses.append(float(total) / count)
-        context.progress(stage="pretrain", epoch=epoch + 1, epochs=config.pretrain_epochs, loss=result.epoch_losses[-1])
     result.final_loss = reconstruction_loss(model, evaluation_batch, config, context)
     return result
