@@ -158,6 +158,13 @@ class Method(abc.ABC):
     def predict(self, domain: Domain, coords: np.ndarray) -> np.ndarray:
         """Class indices (n,) for the pixels ``coords`` (n, 2) of ``domain``, in memory-bounded batches."""
 
+    def training_budget(self) -> dict[str, int]:
+        """What this trial spent, in samples and optimiser updates (after ``adapt``; the runner writes it into the
+        record, so a table's budgets are read, not assumed). Keys: ``pretrain_steps``, ``pretrain_batch_size``,
+        ``pretrain_samples_seen``, ``finetune_epochs``, ``finetune_batch_size``, ``finetune_updates``, or
+        ``episodes`` — whichever apply; empty for a method without iterative training."""
+        return {}
+
     @abc.abstractmethod
     def state_dict(self) -> dict:
         """Everything needed to predict again after :meth:`load_state_dict` (tensors and plain data)."""

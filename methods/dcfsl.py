@@ -410,6 +410,9 @@ class DCFSL(Method):
             selection.restore()
         self._predict_with(network.eval(), support_patches, task)
 
+    def training_budget(self) -> dict[str, int]:
+        return {"episodes": self.config.episodes}
+
     def _predict_with(self, network: DCFSLNetwork, support_patches: torch.Tensor, task: FewShotTask,
                       coords: np.ndarray | None = None) -> np.ndarray | None:
         """Make ``network`` the 1-NN classifier of ``task``'s support set; predict ``coords`` (the validation check)."""

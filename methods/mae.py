@@ -323,6 +323,11 @@ class MAEMethod(PretrainedPatchClassifierMethod):
     def pretrain(self, source: Source, context: RunContext) -> dict:
         return pretrain_masked_autoencoder(source, self.config, context)
 
+    def training_budget(self) -> dict[str, int]:
+        config = self.config
+        return {"pretrain_steps": config.pretrain_steps, "pretrain_batch_size": config.pretrain_batch_size,
+                "pretrain_samples_seen": config.pretrain_steps * config.pretrain_batch_size, **super().training_budget()}
+
     def build_classifier(self, bands: int, num_classes: int, patch_size: int) -> nn.Module:
         return MAEClassifier(bands, num_classes, patch_size, self.config)
 

@@ -186,6 +186,7 @@ class PatchClassifierMethod(Method):
         self.model: nn.Module | None = None
         self.architecture: dict[str, int] = {}
         self.validation: dict | None = None  # the validation selection's summary after adapt (None: no selection)
+        self.budget: dict[str, int] = {}  # what adapt spent (training_budget)
 
     @abc.abstractmethod
     def build_classifier(self, bands: int, num_classes: int, patch_size: int) -> nn.Module:
@@ -209,6 +210,12 @@ class PatchClassifierMethod(Method):
                        FitSchedule.from_config(self.config), self.context, stage="adapt", selection=selection)
         self.validation = selection.summary() if selection is not None else None
         self.model = model
+        schedule = FitSchedule.from_config(self.config)
+        self.budget = {"finetune_epochs": schedule.epochs, "finetune_batch_size": schedule.batch_size,
+                       "finetune_updates": schedule.updates(len(task.support_coords))}
+
+    def training_budget(self) -> dict[str, int]:
+        return dict(self.budget)
 
     def predict(self, domain: Domain, coords: np.ndarray) -> np.ndarray:
         if self.model is None:

@@ -69,3 +69,27 @@ def test_weight_decay_groups_spare_norms_biases_and_tokens() -> None:
     assert "mask_token" not in names and "encoder.spectral_pos" not in names
     assert not any(name.endswith(".bias") or "norm" in name for name in names)
     assert "encoder.spatial_embed.weight" in names
+
+
+def test_every_method_states_what_it_spent(tmp_path) -> None:
+    """``training_budget()`` after adapt: samples and updates, what the runner writes into the record."""
+    from hsibench.protocol import build_task, make_split
+
+    protocol = load_protocol("demo")
+    split = make_split(protocol, seed=protocol.seeds[0])
+    spent = {}
+    for name, overrides in {"s2former": {"pretrain_steps": 3, "finetune_epochs": 2},
+                            "mae": {"pretrain_steps": 3, "epochs": 2}, "cnn3d": {"epochs": 2},
+                            "dcfsl": {"episodes": 2}}.items():
+        method = create_method(name, RunContext(seed=0, cache_dir=tmp_path), preset="smoke", overrides=overrides)
+        method.prepare(build_source_domain(protocol, grant_labels=method.info.uses_source_labels))
+        task = build_task(protocol, split)
+        method.adapt(task)
+        spent[name] = method.training_budget()
+    support = len(split.support.coords)
+    assert spent["s2former"] == {"pretrain_steps": 3, "pretrain_batch_size": 64, "pretrain_samples_seen": 192,
+                                 "finetune_epochs": 2, "finetune_batch_size": 32,
+                                 "finetune_updates": 2 * -(-support // 32)}
+    assert spent["mae"]["pretrain_samples_seen"] == 192 and spent["mae"]["finetune_epochs"] == 2
+    assert spent["cnn3d"]["finetune_updates"] == 2 * max(1, support // spent["cnn3d"]["finetune_batch_size"])
+    assert spent["dcfsl"] == {"episodes": 2}

@@ -137,6 +137,18 @@ def test_trial_record_is_complete_and_scored_on_the_protocol_split(tmp_path: Pat
     assert read_record(written, strict=True) == record  # the schema-2 JSON gives back the same record
 
 
+def test_a_record_states_the_budget_the_trial_spent(tmp_path: Path) -> None:
+    """Samples and updates, as the method counted them (Method.training_budget), survive the JSON round trip."""
+    spec = TrialSpec(method="mae", protocol="demo", seed=1330, preset="smoke", out_dir=str(tmp_path),
+                     cache_dir=str(tmp_path / "cache"), method_overrides={"pretrain_steps": 3, "epochs": 2})
+    record = run_trial(spec)
+    assert record.budget["pretrain_steps"] == 3
+    assert record.budget["pretrain_samples_seen"] == 3 * record.budget["pretrain_batch_size"]
+    assert record.budget["finetune_epochs"] == 2 and record.budget["finetune_updates"] >= 2
+    written = write_record(tmp_path / "copy.json", record)
+    assert read_record(written, strict=True).budget == record.budget
+
+
 @pytest.fixture
 def restore_determinism():
     """Trials switch torch's deterministic mode for the whole process: put it back as it was."""

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hsibench.cli.protocol_commands",
     "hsibench.cli.method_commands",
     "hsibench.cli.run_commands",
+    "hsibench.cli.tune_commands",
     "hsibench.cli.report_commands",
 )
 

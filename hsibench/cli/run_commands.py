@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -33,7 +34,9 @@ WORKER_ENV = (storage.MIRROR_ENV, storage.CACHE_ENV, storage.OFFLINE_ENV)
 def _add_trial_options(parser: argparse.ArgumentParser) -> None:
     which = parser.add_argument_group("what to run")
     which.add_argument("--protocol", help="a shipped protocol name (see `hsibench protocols list`) or a TOML path")
-    which.add_argument("--preset", help="method preset: paper, cpu, smoke, … (default: the protocol's default_preset)")
+    which.add_argument("--preset", metavar="NAME|FILE.toml",
+                       help="method preset: paper, cpu, smoke, … (default: the protocol's default_preset), or a preset "
+                            "file written by `hsibench tune` (its base preset plus its settings; --set still wins)")
     seeds = which.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", type=seed_list, metavar="S1,S2,…", help="seeds to run (default: the protocol's)")
     seeds.add_argument("--runs", type=int, metavar="N", help="the protocol's first N seeds")
@@ -107,8 +110,11 @@ def _seeds(protocol, args: argparse.Namespace) -> list[int]:
         raise UsageError(str(error)) from None
 
 
-def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: dict, grid: dict) -> tuple[int, str]:
-    """Plan and run the trials; print a summary. Returns (exit code, the protocol's results folder name)."""
+def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: dict, grid: dict,
+            preset_file: dict | None = None) -> tuple[int, str]:
+    """Plan and run the trials; print a summary. Returns (exit code, the protocol's results folder name).
+
+    ``preset_file`` (``{path, sha256, base}``) is written into every spec, and so into every record."""
     from hsibench.protocol import load_protocol
     from hsibench.runner import load_plugins, plan_trials, run_campaign
 
@@ -118,6 +124,8 @@ def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: di
     seeds = _seeds(protocol, args)
     settings = _settings(args, preset)
     specs = plan_trials(methods, args.protocol, seeds, settings, fixed=fixed, grid=grid)
+    if preset_file is not None:
+        specs = [dataclasses.replace(spec, preset_file=preset_file) for spec in specs]
     try:
         result = run_campaign(specs, _executor(args, settings), force=args.force)
     except KeyboardInterrupt:
@@ -176,6 +184,21 @@ def _preset(args: argparse.Namespace) -> str:
     return args.preset or load_protocol(args.protocol).default_preset
 
 
+def _preset_and_file(args: argparse.Namespace, methods: list[str]) -> tuple[str, dict, dict | None]:
+    """``--preset NAME`` → (NAME, {}, None); ``--preset FILE.toml`` → (its base preset, its settings as
+    ``method.KEY`` overrides, its ``{path, sha256, base}``). The settings go in front of ``--set``, which wins."""
+    from hsibench.tuning.preset_file import is_preset_file, load_preset_file
+
+    if not is_preset_file(args.preset):
+        return _preset(args), {}, None
+    if len(methods) != 1:
+        raise UsageError(f"--preset {args.preset} holds the tuned settings of one method; give one --method "
+                         f"(got {', '.join(methods)})")
+    preset_file = load_preset_file(args.preset, methods[0])
+    settings = {f"method.{key}": value for key, value in preset_file.settings.items()}
+    return preset_file.base_preset, settings, preset_file.reference()
+
+
 def handle_run(args: argparse.Namespace) -> int:
     if args.methods is None and args.protocol is None:
         args.methods, args.protocol, args.preset = [DEFAULT_METHOD], DEFAULT_PROTOCOL, args.preset or DEFAULT_PRESET
@@ -183,9 +206,9 @@ def handle_run(args: argparse.Namespace) -> int:
               f"(preset {args.preset})", file=sys.stderr)
     elif args.methods is None or args.protocol is None:
         raise UsageError("give both --method and --protocol (or neither, for the offline demo default)")
-    preset = _preset(args)
-    fixed = _fixed_overrides(args)
-    code, _ = _launch(args, args.methods, preset, fixed, {})
+    preset, file_settings, preset_file = _preset_and_file(args, args.methods)
+    fixed = {**file_settings, **_fixed_overrides(args)}
+    code, _ = _launch(args, args.methods, preset, fixed, {}, preset_file)
     if code != 130:
         _print_table(args, "main", fixed, preset=preset)
     return code
@@ -208,9 +231,9 @@ def handle_ablate(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     variants = args.variants or _ablation_variants(args.base)
-    fixed = _fixed_overrides(args)
-    preset = _preset(args)
-    code, _ = _launch(args, variants, preset, fixed, {})
+    preset, file_settings, preset_file = _preset_and_file(args, variants)
+    fixed = {**file_settings, **_fixed_overrides(args)}
+    code, _ = _launch(args, variants, preset, fixed, {}, preset_file)
     if code != 130:
         _print_table(args, "ablation", fixed, methods=variants, proposed=args.base, preset=preset)
     return code
@@ -220,6 +243,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
     if args.protocol is None or not args.methods:
         raise UsageError("--protocol and --method are required (e.g. --protocol demo --method s2former "
                          "--sweep shots=1,2,3,4,5)")
+    preset, file_settings, preset_file = _preset_and_file(args, args.methods)
     fixed = _fixed_overrides(args)
     grid = sweep_axes(args.sweep, fixed)
     if not grid:
@@ -228,8 +252,8 @@ def handle_sweep(args: argparse.Namespace) -> int:
     # a one-value axis is a fixed value: it does not make the grid larger, and the table shows its records
     fixed.update({key: values[0] for key, values in grid.items() if len(values) == 1})
     grid = {key: values for key, values in grid.items() if len(values) > 1}
-    preset = _preset(args)
-    code, _ = _launch(args, args.methods, preset, fixed, grid)
+    fixed = {**file_settings, **fixed}
+    code, _ = _launch(args, args.methods, preset, fixed, grid, preset_file)
     if code != 130 and len(grid) == 1:
         from hsibench.runner import split_overrides
 

@@ -99,6 +99,8 @@ class TrialRecord:
     preset: str | None = None
     method_overrides: dict[str, Any] = field(default_factory=dict)
     protocol_overrides: dict[str, Any] = field(default_factory=dict)
+    # added within schema 2 (absent from older records: None): {"path", "sha256", "base"} of `run --preset FILE.toml`
+    preset_file: dict[str, Any] | None = None
     config: dict[str, Any] = field(default_factory=dict)
     protocol_name: str | None = None
     protocol: dict[str, Any] = field(default_factory=dict)
@@ -117,6 +119,9 @@ class TrialRecord:
     split: SplitSummary | None = None
     timings: dict[str, float | None] = field(default_factory=dict)
     pretraining_key: str | None = None
+    # added within schema 2 (older records: empty): what the trial spent, in samples and optimiser updates
+    # (Method.training_budget: pretrain_steps, pretrain_samples_seen, finetune_updates, episodes, …)
+    budget: dict[str, int] = field(default_factory=dict)
     map_file: str | None = None
     peak_memory_mb: dict[str, float | None] = field(default_factory=dict)
     # --- failed records
@@ -171,7 +176,7 @@ class TrialRecord:
         except TypeError as error:
             raise RecordError(f"{where}: a nested field of the record is malformed: {error}") from None
         for name in ("method_overrides", "protocol_overrides", "config", "protocol", "spec", "versions",
-                     "timings", "peak_memory_mb"):
+                     "timings", "peak_memory_mb", "budget"):
             values[name] = values.get(name) or {}
         values["schema"] = schema
         return TrialRecord(path=Path(path) if path else None, **values)

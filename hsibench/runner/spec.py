@@ -48,6 +48,9 @@ class TrialSpec:
     deterministic: bool = False  # torch.use_deterministic_algorithms (bit-identical reruns on the same hardware)
     save_map: bool = False
     plugins: tuple[str, ...] = ()  # extra modules or .py files that register methods
+    # `run --preset FILE.toml`: {"path", "sha256", "base"} of the preset file whose settings are in method_overrides
+    # (the settings decide the run id through the config; the file is only named, so records can say where they came from)
+    preset_file: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

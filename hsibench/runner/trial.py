@@ -104,7 +104,7 @@ def _header(resolved: ResolvedTrial, status: str) -> TrialRecord:
         run_id=resolved.run_id, status=status, method=spec.method, seed=spec.seed, spec=spec.to_dict(),
         method_base=resolved.entry.base, family=info.family, uses_source_labels=info.uses_source_labels,
         pretrains=info.pretrains, preset=spec.preset, method_overrides=spec.method_overrides,
-        protocol_overrides=spec.protocol_overrides, config=config_dict(resolved.config),
+        protocol_overrides=spec.protocol_overrides, preset_file=spec.preset_file, config=config_dict(resolved.config),
         protocol_name=resolved.protocol.name, protocol=protocol_identity(resolved.protocol),
         code=code_provenance(resolved), versions=package_versions())
 
@@ -189,6 +189,7 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
     record.split = SplitSummary(split.fingerprint, split.mode, split.shots, len(split.support), len(split.validation),
                                 len(split.test), split.excluded_by_buffer, tuple(split.skipped_classes))
     record.timings, record.pretraining_key = timings, pretraining_key
+    record.budget = method.training_budget()
     record.peak_memory_mb = {"process_rss": peak_memory_megabytes(),
                              "cuda": torch.cuda.max_memory_allocated() / 2**20 if context.device.type == "cuda" else None}
     return record
@@ -206,7 +207,7 @@ def failed_record(spec: TrialSpec, error: BaseException | str, resolved: Resolve
     else:  # the spec itself could not be resolved (unknown method, bad protocol file…)
         record = TrialRecord(run_id=hashlib.sha256(repr(sorted(spec.to_dict().items())).encode()).hexdigest()[:16],
                              status=STATUS_FAILED, method=spec.method, seed=spec.seed, spec=spec.to_dict(),
-                             preset=spec.preset, versions=package_versions())
+                             preset=spec.preset, preset_file=spec.preset_file, versions=package_versions())
     record.error, record.started_at, record.finished_at = detail, started, utc_now()
     return record
 

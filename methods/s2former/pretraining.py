@@ -218,6 +218,17 @@ def pretraining_updates(config: S2FormerConfig, pixels: int) -> int:
     return config.pretrain_epochs * math.ceil(pixels / config.pretrain_batch_size)
 
 
+def pretraining_budget(config: S2FormerConfig, source: Source) -> dict[str, int]:
+    """The pretraining's budget in updates and samples (the source's pixel count matters only without ``pretrain_steps``)."""
+    if config.pretrain_steps is not None:
+        steps, samples = config.pretrain_steps, config.pretrain_steps * config.pretrain_batch_size
+    else:
+        pixels = sum(len(domain.valid_coords()) for domain in source_domains(source))
+        pixels = min(pixels, config.pretrain_samples or pixels)
+        steps, samples = pretraining_updates(config, pixels), config.pretrain_epochs * pixels
+    return {"pretrain_steps": steps, "pretrain_batch_size": config.pretrain_batch_size, "pretrain_samples_seen": samples}
+
+
 def pretraining_optimizer(model: nn.Module, config: S2FormerConfig) -> torch.optim.AdamW:
     """AdamW (β₂ = ``pretrain_beta2``) of pretraining: MAE's recipe, or with ``weight_decay_on_norms`` every parameter decays."""
     betas = (0.9, config.pretrain_beta2)
