@@ -48,7 +48,7 @@ Deviations:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ from torch import nn
 
 from hsibench.methods.base import Method, RunContext
 from hsibench.methods.optimization import OptimizerStep
-from hsibench.methods.registry import ConfigError, register_method
+from hsibench.methods.registry import ConfigError, register_method, when_changed
 from hsibench.methods.spectral_layers import BandMapping
 from hsibench.methods.training import autocast, predict_in_batches, seed_everything, to_device
 from hsibench.methods.validation import validation_selection
@@ -86,10 +86,10 @@ class DCFSLConfig:
     domain_loss_weight: float = 1.0
     # keys added later (in run ids only when changed): the ramp horizon I of the gradient reversal — the published
     # code's fixed 10,000 episodes whatever the run's length, or None: over this run's `episodes`
-    grl_ramp_episodes: int | None = field(default=10_000, metadata={"identity": "when_changed"})
+    grl_ramp_episodes: int | None = when_changed(10_000)
     # keep the episode with the best accuracy on the task's validation pixels, checked every `validation_interval`
-    select_on_validation: bool = field(default=True, metadata={"identity": "when_changed"})
-    validation_interval: int = field(default=500, metadata={"identity": "when_changed"})
+    select_on_validation: bool = when_changed(True)
+    validation_interval: int = when_changed(500)
 
     def __post_init__(self) -> None:
         if self.grl_ramp_episodes is not None and self.grl_ramp_episodes < 1:
@@ -376,9 +376,13 @@ class DCFSL(Method):
         report_every = max(1, config.episodes // 100)
         ramp_episodes = config.episodes if config.grl_ramp_episodes is None else config.grl_ramp_episodes
         support_patches = task.target.patches.gather(task.support_coords)
-        selection = validation_selection(task, network, lambda coords: self._predict_with(network, support_patches,
-                                                                                           task, coords),
-                                         config.select_on_validation, config.validation_interval, config.episodes)
+
+        def predict_validation(coords: np.ndarray) -> np.ndarray:  # the 1-NN classifier of the network as it is now
+            self._use_network(network, support_patches, task)
+            return self.predict(task.target, coords)
+
+        selection = validation_selection(task, network, predict_validation, config.select_on_validation,
+                                         config.validation_interval, config.episodes)
         for episode in range(config.episodes):
             # even episodes: a source few-shot task, aligned against a target batch; odd: the reverse
             domain, other = ("source", "target") if episode % 2 == 0 else ("target", "source")
@@ -408,18 +412,16 @@ class DCFSL(Method):
                                  **validation)
         if selection is not None:
             selection.restore()
-        self._predict_with(network.eval(), support_patches, task)
+        self._use_network(network.eval(), support_patches, task)
 
     def training_budget(self) -> dict[str, int]:
         return {"episodes": self.config.episodes}
 
-    def _predict_with(self, network: DCFSLNetwork, support_patches: torch.Tensor, task: FewShotTask,
-                      coords: np.ndarray | None = None) -> np.ndarray | None:
-        """Make ``network`` the 1-NN classifier of ``task``'s support set; predict ``coords`` (the validation check)."""
+    def _use_network(self, network: DCFSLNetwork, support_patches: torch.Tensor, task: FewShotTask) -> None:
+        """Make ``network`` the 1-NN classifier of ``task``'s support set (its embeddings are the neighbours)."""
         self.network = network
         self.support_labels = torch.as_tensor(task.support_labels, dtype=torch.long)
         self.support_features = self._embed(support_patches)
-        return None if coords is None else self.predict(task.target, coords)
 
     @torch.no_grad()
     def _embed(self, patches: torch.Tensor) -> torch.Tensor:

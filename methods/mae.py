@@ -47,7 +47,7 @@ learning-rate decay, drop-path, mixup or label smoothing (a few dozen labelled p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -61,7 +61,7 @@ from hsibench.methods.lr_schedule import warmup_cosine_scheduler
 from hsibench.methods.masking import random_masking
 from hsibench.methods.optimization import OptimizerStep, adamw_without_norm_decay
 from hsibench.methods.position_embedding import pixel_position_embedding
-from hsibench.methods.registry import register_method
+from hsibench.methods.registry import register_method, when_changed
 from hsibench.methods.spectral_layers import (
     DEFAULT_WAVELENGTH_GRID_NM,
     BandMapping,
@@ -73,7 +73,6 @@ from hsibench.methods.supervised import (
     OptimizerName,
     PretrainedPatchClassifierMethod,
     SupervisedConfig,
-    when_changed,
 )
 from hsibench.methods.training import autocast, seed_everything, to_device
 from hsibench.protocol import Domain, FewShotTask, Source, source_domains
@@ -111,9 +110,8 @@ class MAEConfig(SupervisedConfig):
     pretrain_warmup: float = 0.05  # share of the steps spent warming up
     pretrain_seed: int = 0
     # the mapping layer (linear) or a resampling onto a common wavelength grid of `mapped_bands` channels
-    band_alignment: Literal["linear", "wavelength"] = field(default="linear", metadata={"identity": "when_changed"})
-    wavelength_grid_nm: tuple[float, float] = field(default=DEFAULT_WAVELENGTH_GRID_NM,
-                                                    metadata={"identity": "when_changed"})
+    band_alignment: Literal["linear", "wavelength"] = when_changed("linear")
+    wavelength_grid_nm: tuple[float, float] = when_changed(DEFAULT_WAVELENGTH_GRID_NM)
 
 
 def scene_mapping(config: MAEConfig, bands: int) -> nn.Module:

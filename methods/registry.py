@@ -102,6 +102,12 @@ def method_info(name: str) -> MethodInfo:
     return builtin.info if builtin is not None else get_method_entry(name).info
 
 
+def when_changed(default: Any, **kwargs: Any) -> Any:
+    """A config field added after records existed: it enters run ids only while set away from its default
+    (``identity = "when_changed"``, read by the runner's ``config_identity``), so committed records keep theirs."""
+    return field(default=default, metadata={"identity": "when_changed"}, **kwargs)
+
+
 def _field_types(config_class: type) -> dict[str, Any]:
     hints = typing.get_type_hints(config_class)
     return {f.name: hints[f.name] for f in dataclasses.fields(config_class)}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from hsibench.methods.base import Method, RunContext, source_content_digest
 from hsibench.methods.lr_schedule import warmup_cosine_scheduler
 from hsibench.methods.optimization import OptimizerStep, weight_decay_groups
 from hsibench.methods.pretraining_cache import PretrainingCache, pretraining_key
+from hsibench.methods.registry import when_changed
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, seed_everything, to_device
 from hsibench.methods.validation import ValidationSelection, validation_selection
 from hsibench.protocol import Domain, FewShotTask, PatchSampler, Source, source_domains
@@ -38,11 +39,6 @@ OPTIMIZERS = {
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
 LRScheduleName = Literal["constant", "warmup_cosine"]
-
-
-def when_changed(default: Any) -> Any:
-    """A config field added after records existed: it enters run ids only when set away from its default."""
-    return field(default=default, metadata={"identity": "when_changed"})
 
 
 @dataclass
@@ -202,15 +198,15 @@ class PatchClassifierMethod(Method):
         model = self.build_classifier(**self.architecture)
         self.initialise(model, task)
         model.to(self.context.device)
+        schedule = FitSchedule.from_config(self.config)
         selection = validation_selection(
             task, model, lambda coords: predict_in_batches(model, task.target, coords, self.context.device,
                                                            self.context.inference_batch_size, self.context.amp),
             self.config.select_on_validation, self.config.validation_interval, self.config.epochs)
         fit_classifier(model, task.target.patches, task.support_coords, task.support_labels,
-                       FitSchedule.from_config(self.config), self.context, stage="adapt", selection=selection)
+                       schedule, self.context, stage="adapt", selection=selection)
         self.validation = selection.summary() if selection is not None else None
         self.model = model
-        schedule = FitSchedule.from_config(self.config)
         self.budget = {"finetune_epochs": schedule.epochs, "finetune_batch_size": schedule.batch_size,
                        "finetune_updates": schedule.updates(len(task.support_coords))}
 

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import os
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import tomli_w
 
 from hsibench.methods import get_method_entry
+from hsibench.methods.registry import ConfigError, coerce_value
 from hsibench.tuning.errors import PresetFileError
 
 #: the file format; a reader refuses files of a format it does not know
@@ -101,11 +101,12 @@ def _typed_settings(method: str, settings: dict[str, Any], where: str) -> dict[s
                               f"not have. Valid keys: {', '.join(valid)}")
     typed = {}
     for key, value in settings.items():
-        origin = typing.get_origin(hints[key])
-        allows_none = origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hints[key])
-        if isinstance(value, str) and value.lower() == "none" and allows_none:
-            value = None
-        elif isinstance(value, list) and (origin is tuple or _tuple_member(hints[key])):
+        if isinstance(value, str):  # "none" for None, a Literal's name: the registry's own `--set` parsing
+            try:
+                value = coerce_value(value, hints[key], key)
+            except ConfigError as error:
+                raise PresetFileError(f"{where}: [settings] {error}") from None
+        elif isinstance(value, list) and (typing.get_origin(hints[key]) is tuple or _tuple_member(hints[key])):
             value = tuple(value)
         typed[key] = value
     return typed

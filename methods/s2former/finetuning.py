@@ -44,6 +44,7 @@ class FinetuningResult:
     validation_accuracy: list[tuple[int, float]] = field(default_factory=list)  # (epoch, accuracy)
     chosen_epoch: int = 0
     probe_epochs: int = 0
+    updates: int = 0  # optimiser updates the loop made
 
 
 def probe_epochs(config: S2FormerConfig) -> int:
@@ -111,6 +112,7 @@ def finetune(student: S2Former, task: FewShotTask, config: S2FormerConfig, conte
     if selection is not None:
         selection.restore()
         result.validation_accuracy, result.chosen_epoch = list(selection.history), selection.chosen_epoch
+    result.updates = optimizer_step.updates
     student.encoder.requires_grad_(True)
     student.eval()
     return result

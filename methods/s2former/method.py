@@ -36,7 +36,6 @@ s2former-lr0-warmup      warmup_start_factor = 0  (warm-ups start at learning ra
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -51,7 +50,7 @@ from hsibench.methods.s2former.band_alignment import empty_adapter, make_adapter
 from hsibench.methods.s2former.config import S2FormerConfig, encoder_shape, pretraining_config
 from hsibench.methods.s2former.finetuning import FinetuningResult, finetune
 from hsibench.methods.s2former.model import DecoderShape, S2Former, S2FormerEncoder, S2FormerMaskedAutoencoder
-from hsibench.methods.s2former.pretraining import PooledMaskedAutoencoder, pretrain, pretraining_budget
+from hsibench.methods.s2former.pretraining import PooledMaskedAutoencoder, pretrain
 from hsibench.methods.training import predict_in_batches, seed_everything
 from hsibench.protocol import Domain, FewShotTask, PooledSource, Source, source_domains
 
@@ -98,8 +97,6 @@ class S2FormerMethod(Method):
         self.pretraining_computed: bool | None = None  # True: this trial computed it; False: read from the cache
         self.finetuning_record: FinetuningResult | None = None
         self.model: S2Former | None = None
-        self.pretraining_budget: dict[str, int] = {}
-        self.finetuning_budget: dict[str, int] = {}
         self._compiled: nn.Module | None = None  # torch.compile(self.model) when config.compile, made on first use
 
     def _loop_context(self, seed: int) -> RunContext:
@@ -126,7 +123,6 @@ class S2FormerMethod(Method):
         self.patch_size = domains[0].patches.patch_size
         if not self.config.pretrain:
             return
-        self.pretraining_budget = pretraining_budget(self.config, source)
         cache = PretrainingCache(self.context.cache_dir)
         describe = {"method": "s2former", "source": source.name, "bands": [d.bands for d in domains] if len(domains) > 1
                     else source.bands, "patch_size": self.patch_size, "config": pretraining_config(self.config),
@@ -174,12 +170,18 @@ class S2FormerMethod(Method):
         self.model, self._compiled = S2Former(adapter, encoder, task.num_classes).to(self.device), None
         self.finetuning_record = finetune(self._forward_module(), task, config, self._loop_context(self.context.seed),
                                           self.context.generator(offset=1))
-        self.finetuning_budget = {
-            "finetune_epochs": config.finetune_epochs, "finetune_batch_size": config.finetune_batch_size,
-            "finetune_updates": config.finetune_epochs * math.ceil(len(task.support_coords) / config.finetune_batch_size)}
 
     def training_budget(self) -> dict[str, int]:
-        return {**self.pretraining_budget, **self.finetuning_budget}
+        """Counted by the loops (their records), not recomputed: a cached pretraining's record says what it spent."""
+        config, budget = self.config, {}
+        if self.pretrained is not None:
+            record = self.pretrained["record"]
+            budget = {"pretrain_steps": record["updates"], "pretrain_batch_size": config.pretrain_batch_size,
+                      "pretrain_samples_seen": record["samples_seen"]}
+        if self.finetuning_record is not None:
+            budget.update(finetune_epochs=config.finetune_epochs, finetune_batch_size=config.finetune_batch_size,
+                          finetune_updates=self.finetuning_record.updates)
+        return budget
 
     def _forward_module(self) -> nn.Module:
         """The module that fine-tunes and predicts: ``self.model``, or its ``torch.compile`` wrapper.

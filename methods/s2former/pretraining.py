@@ -53,6 +53,8 @@ class PretrainingResult:
     initial_loss: float
     final_loss: float
     epoch_losses: list[float] = field(default_factory=list)
+    updates: int = 0  # optimiser updates the loop made
+    samples_seen: int = 0  # source patches those updates saw
 
 
 def _subsample(count: int, samples: int | None, seed: int) -> np.ndarray | None:
@@ -218,17 +220,6 @@ def pretraining_updates(config: S2FormerConfig, pixels: int) -> int:
     return config.pretrain_epochs * math.ceil(pixels / config.pretrain_batch_size)
 
 
-def pretraining_budget(config: S2FormerConfig, source: Source) -> dict[str, int]:
-    """The pretraining's budget in updates and samples (the source's pixel count matters only without ``pretrain_steps``)."""
-    if config.pretrain_steps is not None:
-        steps, samples = config.pretrain_steps, config.pretrain_steps * config.pretrain_batch_size
-    else:
-        pixels = sum(len(domain.valid_coords()) for domain in source_domains(source))
-        pixels = min(pixels, config.pretrain_samples or pixels)
-        steps, samples = pretraining_updates(config, pixels), config.pretrain_epochs * pixels
-    return {"pretrain_steps": steps, "pretrain_batch_size": config.pretrain_batch_size, "pretrain_samples_seen": samples}
-
-
 def pretraining_optimizer(model: nn.Module, config: S2FormerConfig) -> torch.optim.AdamW:
     """AdamW (β₂ = ``pretrain_beta2``) of pretraining: MAE's recipe, or with ``weight_decay_on_norms`` every parameter decays."""
     betas = (0.9, config.pretrain_beta2)
@@ -294,11 +285,13 @@ def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source:
             optimizer_step(losses["loss"])
             total = total + losses["loss"].detach() * len(index)  # stays on the device: no sync per step
             count += len(index)
+            result.samples_seen += len(index)
             if optimizer_step.updates % report_every == 0 or optimizer_step.updates == updates:
                 context.progress(stage="pretrain", epoch=optimizer_step.updates, epochs=updates,
                                  loss=float(total) / count)
             if optimizer_step.updates == updates:
                 break
         result.epoch_losses.append(float(total) / count)
+    result.updates = optimizer_step.updates
     result.final_loss = reconstruction_loss(model, evaluation_batch, config, context)
     return result
