@@ -27,6 +27,7 @@ import torch
 
 from hsibench.methods.info import MethodInfo
 from hsibench.methods.pretraining_cache import array_digest, domain_digest
+from hsibench.methods.validation import CheckpointProbe
 from hsibench.protocol import Domain, FewShotTask, PooledSource, PooledSourceRefused, Source, source_domains
 from hsibench.provenance import code_fingerprint
 
@@ -72,6 +73,8 @@ class RunContext:
     progress: Callable[..., None] = _no_progress
     amp: bool = True
     inference_batch_size: int = 0  # 0: default_inference_batch_size(device)
+    # `hsibench audit`'s test-checkpoint habit only (methods/validation.py): None in every other trial
+    checkpoint_probe: CheckpointProbe | None = None
 
     def __post_init__(self) -> None:
         if self.inference_batch_size <= 0:

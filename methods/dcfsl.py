@@ -382,7 +382,7 @@ class DCFSL(Method):
             return self.predict(task.target, coords)
 
         selection = validation_selection(task, network, predict_validation, config.select_on_validation,
-                                         config.validation_interval, config.episodes)
+                                         config.validation_interval, config.episodes, probe=context.checkpoint_probe)
         for episode in range(config.episodes):
             # even episodes: a source few-shot task, aligned against a target batch; odd: the reverse
             domain, other = ("source", "target") if episode % 2 == 0 else ("target", "source")

@@ -27,7 +27,7 @@ from hsibench.methods.optimization import OptimizerStep, weight_decay_groups
 from hsibench.methods.pretraining_cache import PretrainingCache, pretraining_key
 from hsibench.methods.registry import when_changed
 from hsibench.methods.training import autocast, minibatches, predict_in_batches, seed_everything, to_device
-from hsibench.methods.validation import ValidationSelection, validation_selection
+from hsibench.methods.validation import CheckpointSelection, validation_selection
 from hsibench.protocol import Domain, FewShotTask, PatchSampler, Source, source_domains
 
 OPTIMIZERS = {
@@ -123,7 +123,7 @@ def random_dihedral(patches: torch.Tensor, generator: torch.Generator) -> torch.
 
 def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, labels: np.ndarray,
                    schedule: FitSchedule, context: RunContext, stage: str, stream: int = 0,
-                   selection: ValidationSelection | None = None) -> list[float]:
+                   selection: CheckpointSelection | None = None) -> list[float]:
     """Cross-entropy training of ``model`` on the patches around ``coords``; returns the mean loss of each epoch.
 
     Batches are reshuffled every epoch from the trial's generator (``stream`` separates this
@@ -202,7 +202,8 @@ class PatchClassifierMethod(Method):
         selection = validation_selection(
             task, model, lambda coords: predict_in_batches(model, task.target, coords, self.context.device,
                                                            self.context.inference_batch_size, self.context.amp),
-            self.config.select_on_validation, self.config.validation_interval, self.config.epochs)
+            self.config.select_on_validation, self.config.validation_interval, self.config.epochs,
+            probe=self.context.checkpoint_probe)
         fit_classifier(model, task.target.patches, task.support_coords, task.support_labels,
                        schedule, self.context, stage="adapt", selection=selection)
         self.validation = selection.summary() if selection is not None else None

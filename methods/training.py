@@ -15,12 +15,39 @@ import torch
 
 from hsibench.protocol import Domain
 
+_numpy_only_seeding = False
+
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy's legacy generator and torch, so a trial does not depend on earlier trials."""
-    random.seed(seed)
+    """Seed Python, NumPy's legacy generator and torch, so a trial does not depend on earlier trials.
+
+    Inside :func:`numpy_only_seeding` (the audit's RNG-chaining habit) only NumPy is reseeded.
+    """
     np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    if not _numpy_only_seeding:
+        random.seed(seed)
+        torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def numpy_only_seeding() -> Iterator[None]:
+    """Reseed only NumPy's generator while inside, as the published DCFSL code does between its runs.
+
+    That code calls ``np.random.seed`` per run and never seeds torch or Python, so run k's weight initialisation,
+    dropout and sampling continue the streams runs 0…k−1 left behind. ``hsibench audit`` measures what that does
+    by running its ``rng_chaining`` trials in order in one process inside this context
+    (``hsibench/runner/chain.py``); every other trial is seeded whole.
+    """
+    global _numpy_only_seeding
+    before, _numpy_only_seeding = _numpy_only_seeding, True
+    try:
+        yield
+    finally:
+        _numpy_only_seeding = before
+
+
+def numpy_only_seeding_active() -> bool:
+    return _numpy_only_seeding
 
 
 def autocast_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:

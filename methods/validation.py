@@ -31,40 +31,51 @@ from hsibench.protocol import FewShotTask
 
 #: ``predict(coords)`` → class indices of the validation pixels (the method's own prediction path)
 Predict = Callable[[np.ndarray], np.ndarray]
+#: ``score(predicted class indices)`` → accuracy in [0, 1] on the pixels being checked
+Score = Callable[[np.ndarray], float]
+
+VALIDATION_REPORT_KEY = "validation_accuracy"
+AUDIT_REPORT_KEY = "audit_test_accuracy"
 
 
 @dataclass
-class ValidationSelection:
-    """Keeps the state of ``model`` at its best validation accuracy so far (see the module docstring)."""
+class CheckpointSelection:
+    """Keeps the state of ``model`` at its best accuracy so far on ``coords`` (see the module docstring).
+
+    ``score`` turns the predictions of ``coords`` into an accuracy; for validation pixels it compares them with
+    the validation labels the task carries. ``check_first`` adds a check after the first epoch.
+    """
 
     model: nn.Module
     predict: Predict
     coords: np.ndarray
-    labels: np.ndarray
+    score: Score
     interval: int
     epochs: int
+    report_key: str = VALIDATION_REPORT_KEY
+    check_first: bool = False
     history: list[tuple[int, float]] = field(default_factory=list)  # (epoch, accuracy) of every check
     chosen_epoch: int | None = None
     best_accuracy: float = -1.0
     _best_state: dict | None = None
 
     def due(self, epoch: int) -> bool:
-        """``epoch`` is 1-based: checks every ``interval`` epochs and after the last one."""
-        return epoch % self.interval == 0 or epoch == self.epochs
+        """``epoch`` is 1-based: checks every ``interval`` epochs and after the last one (and the first one)."""
+        return epoch % self.interval == 0 or epoch == self.epochs or (self.check_first and epoch == 1)
 
     def after_epoch(self, epoch: int) -> dict[str, float]:
-        """Check when due; returns ``{"validation_accuracy": …}`` for the progress report, else ``{}``."""
+        """Check when due; returns ``{report_key: accuracy}`` for the progress report, else ``{}``."""
         if not self.due(epoch):
             return {}
         was_training = self.model.training
         self.model.eval()
-        accuracy = float(np.mean(np.asarray(self.predict(self.coords)) == self.labels))
+        accuracy = float(self.score(np.asarray(self.predict(self.coords))))
         self.model.train(was_training)
         self.history.append((epoch, accuracy))
         if accuracy > self.best_accuracy:
             self.best_accuracy, self.chosen_epoch = accuracy, epoch
             self._best_state = copy.deepcopy(self.model.state_dict())
-        return {"validation_accuracy": accuracy}
+        return {self.report_key: accuracy}
 
     def restore(self) -> None:
         """Load the best state into the model (nothing when no check ran)."""
@@ -75,12 +86,50 @@ class ValidationSelection:
         return {"chosen_epoch": self.chosen_epoch, "best_accuracy": self.best_accuracy, "history": list(self.history)}
 
 
+def label_accuracy(labels: np.ndarray) -> Score:
+    """The score of predictions against known ``labels``: the fraction predicted right."""
+    labels = np.asarray(labels)
+    return lambda predicted: float(np.mean(predicted == labels))
+
+
+@dataclass
+class CheckpointProbe:
+    """The field's habit of keeping the checkpoint with the best *test* accuracy — for ``hsibench audit`` only.
+
+    The published DCFSL code (and the repositories built on it) score the test pixels after the first episode and
+    every 1,000 of 10,000 episodes and keep the best state and its scores. The audit measures what that habit
+    adds, so it needs the same checks: the runner builds a probe only for a trial whose spec names the audit's
+    ``test_checkpoint`` habit (``hsibench/runner/audit_modes.py``), and hands it over in the method's
+    :class:`~hsibench.methods.base.RunContext`; every other trial has none, and nothing else can select on test
+    pixels. The method sees the test coordinates and one accuracy per check — never a label: ``score`` is the
+    runner's, closed over the test labels it keeps. ``history`` keeps every check for the audit record.
+    """
+
+    coords: np.ndarray
+    score: Score
+    fraction: float = 0.1  # one check per tenth of training, as 1,000 of 10,000 episodes
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+    def selection(self, model: nn.Module, predict: Predict, epochs: int) -> CheckpointSelection:
+        interval = max(1, round(epochs * self.fraction))
+        return CheckpointSelection(model, predict, np.asarray(self.coords), self.score, interval, epochs,
+                                   report_key=AUDIT_REPORT_KEY, check_first=True, history=self.history)
+
+
 def validation_selection(task: FewShotTask, model: nn.Module, predict: Predict, enabled: bool, interval: int,
-                         epochs: int) -> ValidationSelection | None:
-    """A :class:`ValidationSelection` when ``enabled`` and the task has validation pixels, else ``None``."""
+                         epochs: int, probe: CheckpointProbe | None = None) -> CheckpointSelection | None:
+    """The selection of a training loop: on validation pixels when ``enabled`` and the task has them, else ``None``.
+
+    ``probe`` (the audit's test-checkpoint habit, from ``RunContext.checkpoint_probe``) replaces it: the loop then
+    selects on test pixels as the published code does, whatever ``enabled`` says.
+    """
     if interval < 1:
         raise ValueError(f"validation_interval must be >= 1, got {interval}")
-    if not enabled or len(task.validation_coords) == 0 or epochs < 1:
+    if epochs < 1:
         return None
-    return ValidationSelection(model, predict, np.asarray(task.validation_coords), np.asarray(task.validation_labels),
-                               interval, epochs)
+    if probe is not None:
+        return probe.selection(model, predict, epochs)
+    if not enabled or len(task.validation_coords) == 0:
+        return None
+    return CheckpointSelection(model, predict, np.asarray(task.validation_coords),
+                               label_accuracy(task.validation_labels), interval, epochs)

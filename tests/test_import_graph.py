@@ -24,7 +24,7 @@ from conftest import REPO_ROOT
 #: package name → the repository folder its files are read from (pyproject.toml's package-dir)
 SOURCE_FOLDERS = {"hsibench": "hsibench", "hsibench.methods": "methods", "hsibench.protocol_files": "protocols"}
 
-LAYERS = ("foundation", "data", "protocol", "methods", "runner", "tuning", "report", "cli")
+LAYERS = ("foundation", "data", "protocol", "methods", "runner", "tuning", "report", "audit", "cli")
 #: the layer of each part of the package (``hsibench.<part>...``); the package's own ``__init__`` is the foundation
 LAYER_OF_PART = {
     "errors": "foundation", "registry": "foundation", "_checkout": "foundation", "provenance": "foundation",
@@ -35,6 +35,7 @@ LAYER_OF_PART = {
     "runner": "runner",
     "tuning": "tuning",
     "report": "report",
+    "audit": "audit",
     "cli": "cli",
 }
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from hsibench.methods import RunContext, create_method
 from hsibench.methods.catalog import BUILTIN_METHODS
-from hsibench.methods.validation import ValidationSelection, validation_selection
+from hsibench.methods.validation import CheckpointSelection, label_accuracy, validation_selection
 from hsibench.protocol import build_source_domain, build_task, load_protocol, make_split
 
 
@@ -30,7 +30,7 @@ class Constant(nn.Module):
         self.weight = nn.Parameter(torch.zeros(1))
 
 
-def scripted_selection(accuracies: dict[int, float], epochs: int, interval: int) -> tuple[ValidationSelection, Constant]:
+def scripted_selection(accuracies: dict[int, float], epochs: int, interval: int) -> tuple[CheckpointSelection, Constant]:
     """A selection whose model's weight is set to the epoch before each check and whose accuracy is scripted."""
     model = Constant()
     labels = np.zeros(10, np.int64)
@@ -39,10 +39,10 @@ def scripted_selection(accuracies: dict[int, float], epochs: int, interval: int)
         correct = round(accuracies[int(model.weight.item())] * len(labels))
         return np.where(np.arange(len(labels)) < correct, 0, 1)
 
-    return ValidationSelection(model, predict, np.zeros((10, 2), np.int64), labels, interval, epochs), model
+    return CheckpointSelection(model, predict, np.zeros((10, 2), np.int64), label_accuracy(labels), interval, epochs), model
 
 
-def run_scripted(selection: ValidationSelection, model: Constant, epochs: int) -> list[dict[str, float]]:
+def run_scripted(selection: CheckpointSelection, model: Constant, epochs: int) -> list[dict[str, float]]:
     reports = []
     for epoch in range(1, epochs + 1):
         with torch.no_grad():

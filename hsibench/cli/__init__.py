@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "hsibench.cli.method_commands",
     "hsibench.cli.run_commands",
     "hsibench.cli.tune_commands",
+    "hsibench.cli.audit_commands",
     "hsibench.cli.report_commands",
 )
 

@@ -34,6 +34,20 @@ WORKER_ENV = (storage.MIRROR_ENV, storage.CACHE_ENV, storage.OFFLINE_ENV)
 def _add_trial_options(parser: argparse.ArgumentParser) -> None:
     which = parser.add_argument_group("what to run")
     which.add_argument("--protocol", help="a shipped protocol name (see `hsibench protocols list`) or a TOML path")
+    add_choice_options(which)
+    which.add_argument("--mode", choices=("legacy", "clean"), help="split mode (overrides the protocol's split_mode)")
+    which.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
+                       help="import a module that registers extra methods (repeatable)")
+    add_where_options(parser)
+    how = add_how_options(parser)
+    maps = how.add_mutually_exclusive_group()
+    maps.add_argument("--save-maps", dest="maps", action="store_const", const="all",
+                      help="save every trial's full-scene prediction map (default: seed 1330 only)")
+    maps.add_argument("--no-maps", dest="maps", action="store_const", const="none", help="save no maps")
+
+
+def add_choice_options(which: argparse._ArgumentGroup) -> None:
+    """``--preset``, ``--seeds``/``--runs`` and ``--set``: the choices every trial of a command shares."""
     which.add_argument("--preset", metavar="NAME|FILE.toml",
                        help="method preset: paper, cpu, smoke, … (default: the protocol's default_preset), or a preset "
                             "file written by `hsibench tune` (its base preset plus its settings; --set still wins)")
@@ -41,10 +55,9 @@ def _add_trial_options(parser: argparse.ArgumentParser) -> None:
     seeds.add_argument("--seeds", type=seed_list, metavar="S1,S2,…", help="seeds to run (default: the protocol's)")
     seeds.add_argument("--runs", type=int, metavar="N", help="the protocol's first N seeds")
     add_set_argument(which)
-    which.add_argument("--mode", choices=("legacy", "clean"), help="split mode (overrides the protocol's split_mode)")
-    which.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
-                       help="import a module that registers extra methods (repeatable)")
 
+
+def add_where_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("where")
     where.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                        help="results folder: DIR/<protocol>/runs/*.json, tables, figures (default: ./results)")
@@ -52,6 +65,9 @@ def _add_trial_options(parser: argparse.ArgumentParser) -> None:
                        help=f"shared pretraining checkpoints (default: ${storage.CACHE_ENV}/pretraining or the user cache)")
     add_mirror_argument(where)
 
+
+def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Executor, resources, device, ``--force`` and ``--deterministic``; returns the group (for more options)."""
     how = parser.add_argument_group("how")
     how.add_argument("--executor", choices=("ray", "local"), default="ray",
                      help="ray: a Ray Tune grid (default); local: one trial after another in this process")
@@ -59,17 +75,14 @@ def _add_trial_options(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--cpus-per-trial", type=float, help="CPUs (and torch threads) per trial (default 1)")
     how.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.5 (default 0)")
     how.add_argument("--device", default="auto", help="auto (CUDA when the trial has a GPU), cpu or cuda")
-    maps = how.add_mutually_exclusive_group()
-    maps.add_argument("--save-maps", dest="maps", action="store_const", const="all",
-                      help="save every trial's full-scene prediction map (default: seed 1330 only)")
-    maps.add_argument("--no-maps", dest="maps", action="store_const", const="none", help="save no maps")
     how.add_argument("--force", action="store_true", help="rerun trials that already have an ok record")
     how.add_argument("--deterministic", action="store_true",
                      help="torch.use_deterministic_algorithms in every trial (threads are fixed either way): reruns "
                           "are bit-identical on the same hardware, thread count and torch build — never across CPUs")
+    return how
 
 
-def _settings(args: argparse.Namespace, preset: str):
+def trial_settings(args: argparse.Namespace, preset: str):
     from hsibench.runner import TrialSettings, default_pretraining_cache
 
     # one CPU (and torch thread) per trial under both executors: equal thread counts give bit-equal records,
@@ -77,11 +90,11 @@ def _settings(args: argparse.Namespace, preset: str):
     cpus = args.cpus_per_trial or 1.0
     return TrialSettings(out_dir=args.out, cache_dir=args.cache or default_pretraining_cache(), preset=preset,
                          deterministic=args.deterministic,
-                         device=args.device, threads=max(1, int(cpus)), maps=args.maps or "auto",
+                         device=args.device, threads=max(1, int(cpus)), maps=getattr(args, "maps", None) or "auto",
                          plugins=tuple(args.plugin))
 
 
-def _executor(args: argparse.Namespace, settings):
+def trial_executor(args: argparse.Namespace, settings):
     from hsibench.runner import ExecutorOptions, create_executor
 
     env = {name: os.environ[name] for name in WORKER_ENV if name in os.environ}
@@ -101,7 +114,7 @@ def _fixed_overrides(args: argparse.Namespace) -> dict:
     return values
 
 
-def _seeds(protocol, args: argparse.Namespace) -> list[int]:
+def trial_seeds(protocol, args: argparse.Namespace) -> list[int]:
     from hsibench.runner import choose_seeds
 
     try:
@@ -121,13 +134,13 @@ def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: di
     apply_mirror(args)
     load_plugins(args.plugin)
     protocol = load_protocol(args.protocol)
-    seeds = _seeds(protocol, args)
-    settings = _settings(args, preset)
+    seeds = trial_seeds(protocol, args)
+    settings = trial_settings(args, preset)
     specs = plan_trials(methods, args.protocol, seeds, settings, fixed=fixed, grid=grid)
     if preset_file is not None:
         specs = [dataclasses.replace(spec, preset_file=preset_file) for spec in specs]
     try:
-        result = run_campaign(specs, _executor(args, settings), force=args.force)
+        result = run_campaign(specs, trial_executor(args, settings), force=args.force)
     except KeyboardInterrupt:
         print("\ninterrupted: finished trials keep their records; rerun the same command to resume", file=sys.stderr)
         return 130, protocol.name
@@ -184,7 +197,7 @@ def _preset(args: argparse.Namespace) -> str:
     return args.preset or load_protocol(args.protocol).default_preset
 
 
-def _preset_and_file(args: argparse.Namespace, methods: list[str]) -> tuple[str, dict, dict | None]:
+def preset_and_file(args: argparse.Namespace, methods: list[str]) -> tuple[str, dict, dict | None]:
     """``--preset NAME`` → (NAME, {}, None); ``--preset FILE.toml`` → (its base preset, its settings as
     ``method.KEY`` overrides, its ``{path, sha256, base}``). The settings go in front of ``--set``, which wins."""
     from hsibench.tuning.preset_file import is_preset_file, load_preset_file
@@ -206,7 +219,7 @@ def handle_run(args: argparse.Namespace) -> int:
               f"(preset {args.preset})", file=sys.stderr)
     elif args.methods is None or args.protocol is None:
         raise UsageError("give both --method and --protocol (or neither, for the offline demo default)")
-    preset, file_settings, preset_file = _preset_and_file(args, args.methods)
+    preset, file_settings, preset_file = preset_and_file(args, args.methods)
     fixed = {**file_settings, **_fixed_overrides(args)}
     code, _ = _launch(args, args.methods, preset, fixed, {}, preset_file)
     if code != 130:
@@ -231,7 +244,7 @@ def handle_ablate(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     variants = args.variants or _ablation_variants(args.base)
-    preset, file_settings, preset_file = _preset_and_file(args, variants)
+    preset, file_settings, preset_file = preset_and_file(args, variants)
     fixed = {**file_settings, **_fixed_overrides(args)}
     code, _ = _launch(args, variants, preset, fixed, {}, preset_file)
     if code != 130:
@@ -243,7 +256,7 @@ def handle_sweep(args: argparse.Namespace) -> int:
     if args.protocol is None or not args.methods:
         raise UsageError("--protocol and --method are required (e.g. --protocol demo --method s2former "
                          "--sweep shots=1,2,3,4,5)")
-    preset, file_settings, preset_file = _preset_and_file(args, args.methods)
+    preset, file_settings, preset_file = preset_and_file(args, args.methods)
     fixed = _fixed_overrides(args)
     grid = sweep_axes(args.sweep, fixed)
     if not grid:

@@ -97,11 +97,16 @@ def identity_of(protocol: dict[str, Any]) -> dict[str, Any]:
 
 def matching_records(records: list[TrialRecord], protocol: dict[str, Any], sweep_key: str | None = None,
                      methods: list[str] | None = None) -> list[TrialRecord]:
-    """``ok`` records of ``protocol`` (content, as in records) whose only change is ``sweep_key``."""
+    """``ok`` records of ``protocol`` (content, as in records) whose only change is ``sweep_key``.
+
+    Never an audit trial's record (``hsibench audit``): those measure an evaluation habit, and a habit such as
+    test-pixel checkpoint selection must not reach a table of methods, wherever its record lies.
+    """
     wanted = _without(identity_of(protocol), sweep_key)
     return [
         record for record in records
         if record.ok
+        and record.audit is None
         and (methods is None or record.method in methods)
         and _without(identity_of(record.protocol), sweep_key) == wanted
         and set(record.method_overrides) <= ({sweep_key} if sweep_key else set())

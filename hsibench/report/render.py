@@ -17,7 +17,7 @@ LATEX_ESCAPES = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$", "±": r"$\pm$",
     "†": r"$^{\dagger}$", "κ": r"$\kappa$", "Δ": r"$\Delta$", "–": "--", "×": r"$\times$", "²": r"$^{2}$",
-    "≥": r"$\geq$", "≤": r"$\leq$",
+    "≥": r"$\geq$", "≤": r"$\leq$", "−": "$-$", "…": r"\ldots{}",
 }
 
 
@@ -45,6 +45,8 @@ def to_markdown(table: Table) -> str:
 
 
 def _latex_cell(cell: Cell, decimals: int) -> str:
+    if cell.note is not None:
+        return escape_latex(cell.note)
     if cell.mean is None:
         return "--"
     text = f"{cell.mean:.{decimals}f}"

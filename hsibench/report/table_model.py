@@ -14,8 +14,11 @@ class Cell:
     significant: bool = False  # differs from the reference at the chosen level, after the table's Holm adjustment
     p_value: float | None = None  # Holm-adjusted over every test of the table; None: not tested
     p_unadjusted: float | None = None  # the paired test's own p, before the adjustment
+    note: str | None = None  # a cell that is words, not a number (the audit's intervals and explanations)
 
     def text(self, decimals: int = 2) -> str:
+        if self.note is not None:
+            return self.note
         if self.mean is None:
             return "–"
         text = f"{self.mean:.{decimals}f}"

@@ -31,6 +31,11 @@ class RecordError(HsibenchError, ValueError):
     """A file in a runs folder that is not a valid trial record; the message names the file and the field."""
 
 
+def record_stem(method: str, seed: int, run_id: str, audit: str | None = None) -> str:
+    """A record's file stem: ``<method>-seed<seed>-<run id>``, with the habit after the method for an audit trial."""
+    return f"{method}-{audit}-seed{seed}-{run_id}" if audit else f"{method}-seed{seed}-{run_id}"
+
+
 @dataclass(frozen=True)
 class CodeProvenance:
     """The code that produced a record (see :mod:`hsibench.provenance.code`); ``digest`` None = unrecorded."""
@@ -101,6 +106,11 @@ class TrialRecord:
     protocol_overrides: dict[str, Any] = field(default_factory=dict)
     # added within schema 2 (absent from older records: None): {"path", "sha256", "base"} of `run --preset FILE.toml`
     preset_file: dict[str, Any] | None = None
+    # added within schema 2 (absent: None): the evaluation habit an `hsibench audit` trial measures; None for every
+    # other trial. Records with an audit never enter main, ablation or sweep tables (hsibench/report/collect.py)
+    audit: str | None = None
+    # what the habit did in this trial, e.g. the test-pixel checkpoints of `test_checkpoint` ({"checkpoints": …})
+    audit_detail: dict[str, Any] | None = None
     config: dict[str, Any] = field(default_factory=dict)
     protocol_name: str | None = None
     protocol: dict[str, Any] = field(default_factory=dict)
@@ -135,8 +145,8 @@ class TrialRecord:
 
     @property
     def name(self) -> str:
-        """The file stem: ``<method>-seed<seed>-<run id>``."""
-        return f"{self.method}-seed{self.seed}-{self.run_id}"
+        """The file stem: ``<method>-seed<seed>-<run id>`` (``<method>-<audit>-seed…`` for an audit trial)."""
+        return record_stem(self.method, self.seed, self.run_id, self.audit)
 
     def to_dict(self) -> dict[str, Any]:
         data = {item.name: getattr(self, item.name) for item in dataclasses.fields(self) if item.name != "path"}

@@ -25,6 +25,8 @@ from hsibench.methods import get_method_entry, resolve_config
 from hsibench.methods.registry import MethodEntry, coerce_value
 from hsibench.protocol import Protocol, ProtocolError, load_protocol
 from hsibench.protocol.protocol import SETTABLE_KEYS, PooledSourceRefused, check_source_labels, protocol_identity
+from hsibench.runner.audit_modes import check_audit_mode
+from hsibench.runner.record_schema import record_stem
 from hsibench.runner.source_domains import needs_source
 
 # Protocol fields a `--set` may change (declared in the Protocol's field metadata)
@@ -51,21 +53,30 @@ class TrialSpec:
     # `run --preset FILE.toml`: {"path", "sha256", "base"} of the preset file whose settings are in method_overrides
     # (the settings decide the run id through the config; the file is only named, so records can say where they came from)
     preset_file: dict[str, Any] | None = None
+    # `hsibench audit` only: the evaluation habit this trial measures (hsibench/runner/audit_modes.py); None for every
+    # other command. It enters the run id when set, so an audit trial never shares a record with an ordinary one
+    audit: str | None = None
+    # the RNG-chaining habit only: every seed of the trial's chain, in the order they run (it enters the run id, so
+    # the same seed in another chain is another trial: its generators continue other runs)
+    chain_seeds: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["plugins"] = list(self.plugins)
+        data["chain_seeds"] = list(self.chain_seeds)
         return data
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> TrialSpec:
-        return TrialSpec(**{**data, "plugins": tuple(data.get("plugins", ()))})
+        return TrialSpec(**{**data, "plugins": tuple(data.get("plugins", ())),
+                            "chain_seeds": tuple(data.get("chain_seeds", ()))})
 
     @property
     def label(self) -> str:
         """Short human name used by the progress display."""
         extra = ",".join(f"{k}={v}" for k, v in {**self.protocol_overrides, **self.method_overrides}.items())
-        return f"{self.method}[{extra}]/seed {self.seed}" if extra else f"{self.method}/seed {self.seed}"
+        name = f"{self.method} ({self.audit})" if self.audit else self.method
+        return f"{name}[{extra}]/seed {self.seed}" if extra else f"{name}/seed {self.seed}"
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ class ResolvedTrial:
 
     @property
     def record_name(self) -> str:
-        return f"{self.spec.method}-seed{self.spec.seed}-{self.run_id}"
+        return record_stem(self.spec.method, self.spec.seed, self.run_id, self.spec.audit)
 
 
 def load_plugins(plugins: typing.Iterable[str]) -> None:
@@ -181,11 +192,17 @@ def check_method_fits_protocol(entry: MethodEntry, protocol: Protocol, method: s
             f"{len(protocol.sources)} sources ({protocol.sources_label()}); run it on a single-source protocol")
 
 
-def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int) -> str:
-    """What question a trial asks (method, config, protocol content, seed) — not which code answers it: the
-    record's code fingerprint says that, and a record made by other code is superseded, not kept."""
+def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int, audit: str | None = None,
+                   chain_seeds: tuple[int, ...] = ()) -> str:
+    """What question a trial asks (method, config, protocol content, seed, and the audit habit it measures, if
+    any) — not which code answers it: the record's code fingerprint says that, and a record made by other code is
+    superseded, not kept."""
     payload = {"method": method, "config": config_identity(config), "protocol": protocol_identity(protocol),
                "seed": seed}
+    if audit is not None:  # only audit trials carry it: every other run id stays as it was
+        payload["audit"] = audit
+    if chain_seeds:
+        payload["chain_seeds"] = list(chain_seeds)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -196,4 +213,6 @@ def resolve(spec: TrialSpec) -> ResolvedTrial:
     protocol = apply_protocol_overrides(load_protocol(spec.protocol), spec.protocol_overrides)
     config = resolve_config(spec.method, spec.preset, spec.method_overrides)
     check_method_fits_protocol(entry, protocol, spec.method)
-    return ResolvedTrial(spec, protocol, config, entry, compute_run_id(spec.method, config, protocol, spec.seed))
+    check_audit_mode(spec.audit, spec.seed, spec.chain_seeds)
+    return ResolvedTrial(spec, protocol, config, entry,
+                         compute_run_id(spec.method, config, protocol, spec.seed, spec.audit, spec.chain_seeds))

@@ -22,12 +22,19 @@ import numpy as np
 import torch
 
 from hsibench.methods import RunContext, create_method, resolve_device
-from hsibench.methods.training import autocast_dtype, seed_everything
+from hsibench.methods.training import autocast_dtype, numpy_only_seeding_active, seed_everything
 from hsibench.protocol import build_task, make_split
 from hsibench.protocol.regions import region_scene
-from hsibench.protocol.task import class_index
+from hsibench.protocol.task import class_index, target_class_ids
 from hsibench.provenance import code_fingerprint
 from hsibench.provenance.machine import describe_machine
+from hsibench.runner.audit_modes import (
+    RNG_CHAINING,
+    TEST_CHECKPOINT,
+    AuditModeError,
+    probe_detail,
+    test_checkpoint_probe,
+)
 from hsibench.runner.environment import package_versions, peak_memory_megabytes
 from hsibench.runner.layout import ResultsLayout, default_pretraining_cache
 from hsibench.runner.metrics import score_predictions
@@ -104,7 +111,8 @@ def _header(resolved: ResolvedTrial, status: str) -> TrialRecord:
         run_id=resolved.run_id, status=status, method=spec.method, seed=spec.seed, spec=spec.to_dict(),
         method_base=resolved.entry.base, family=info.family, uses_source_labels=info.uses_source_labels,
         pretrains=info.pretrains, preset=spec.preset, method_overrides=spec.method_overrides,
-        protocol_overrides=spec.protocol_overrides, preset_file=spec.preset_file, config=config_dict(resolved.config),
+        protocol_overrides=spec.protocol_overrides, preset_file=spec.preset_file, audit=spec.audit,
+        config=config_dict(resolved.config),
         protocol_name=resolved.protocol.name, protocol=protocol_identity(resolved.protocol),
         code=code_provenance(resolved), versions=package_versions())
 
@@ -130,12 +138,18 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
     """
     started, wall_start = utc_now(), time.perf_counter()
     resolved = resolved or resolve(spec)
+    if spec.audit == RNG_CHAINING and not numpy_only_seeding_active():
+        raise AuditModeError(f"{spec.label}: an {RNG_CHAINING!r} trial runs only inside its chain, in seed order "
+                             "(hsibench.runner.chain.run_chained, which `hsibench audit` uses)")
     context = trial_context(spec, progress)
     protocol = resolved.protocol
     timings: dict[str, float | None] = {}
 
     target_scene = region_scene(protocol.target)
     split = make_split(protocol, spec.seed, ground_truth=target_scene.ground_truth)
+    if spec.audit == TEST_CHECKPOINT:  # the audited habit: the method keeps its best checkpoint on test pixels
+        context.checkpoint_probe = test_checkpoint_probe(
+            split.test.coords, class_index(target_class_ids(split), split.test.labels))
     method = create_method(spec.method, context, spec.preset, config=resolved.config)
     pretraining_key = None
     clock = time.perf_counter()
@@ -190,6 +204,8 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
                                 len(split.test), split.excluded_by_buffer, tuple(split.skipped_classes))
     record.timings, record.pretraining_key = timings, pretraining_key
     record.budget = method.training_budget()
+    if context.checkpoint_probe is not None:
+        record.audit_detail = probe_detail(context.checkpoint_probe)
     record.peak_memory_mb = {"process_rss": peak_memory_megabytes(),
                              "cuda": torch.cuda.max_memory_allocated() / 2**20 if context.device.type == "cuda" else None}
     return record
@@ -207,7 +223,8 @@ def failed_record(spec: TrialSpec, error: BaseException | str, resolved: Resolve
     else:  # the spec itself could not be resolved (unknown method, bad protocol file…)
         record = TrialRecord(run_id=hashlib.sha256(repr(sorted(spec.to_dict().items())).encode()).hexdigest()[:16],
                              status=STATUS_FAILED, method=spec.method, seed=spec.seed, spec=spec.to_dict(),
-                             preset=spec.preset, preset_file=spec.preset_file, versions=package_versions())
+                             preset=spec.preset, preset_file=spec.preset_file, audit=spec.audit,
+                             versions=package_versions())
     record.error, record.started_at, record.finished_at = detail, started, utc_now()
     return record
 

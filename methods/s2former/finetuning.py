@@ -80,7 +80,8 @@ def finetune(student: S2Former, task: FewShotTask, config: S2FormerConfig, conte
     selection = validation_selection(
         task, student, lambda coords: predict_in_batches(student, task.target, coords, device,
                                                          context.inference_batch_size, context.amp),
-        config.select_on_validation, config.validation_interval, config.finetune_epochs)
+        config.select_on_validation, config.validation_interval, config.finetune_epochs,
+        probe=context.checkpoint_probe)
     result = FinetuningResult(chosen_epoch=config.finetune_epochs, probe_epochs=probe_epochs(config))
     student.train()
     student.encoder.requires_grad_(result.probe_epochs == 0)
