@@ -28,8 +28,8 @@ from pathlib import Path
 PACKAGE = "hsibench"
 #: layers every result depends on, whatever the method (folders or files under the package)
 DATA_LAYERS = ("data", "protocol", "registry.py", "errors.py")
-#: the runner's files that compute a trial's numbers from a method's predictions
-SCORING_FILES = ("runner/trial.py", "runner/metrics.py")
+#: the runner's files that compute a trial's numbers from a method's predictions (and carry out the audit's habits)
+SCORING_FILES = ("runner/trial.py", "runner/metrics.py", "runner/audit_modes.py", "runner/chain.py")
 #: imported by the methods layer but changes no number: the built-in listing index and method facts
 NOT_RESULT_CODE = ("hsibench/methods/catalog.py", "hsibench/methods/info.py")
 
