@@ -54,6 +54,32 @@ def test_committed_tables_regenerate_from_committed_records(argv: list[str], tmp
         assert regenerated == committed, f"results/{protocol}/{kind}{suffix} no longer matches its records"
 
 
+def audit_commands() -> list[list[str]]:
+    """Every `hsibench audit …` line of the results scripts, as the argv that follows `hsibench`."""
+    return [shlex.split(line.split(">")[0])[1:] for script in sorted(RESULTS.glob("make_*.sh"))
+            for line in script.read_text().splitlines() if line.strip().startswith("hsibench audit ")]
+
+
+AUDITS = audit_commands()
+
+
+@pytest.mark.parametrize("argv", AUDITS, ids=[a[1] for a in AUDITS])
+def test_committed_audit_tables_regenerate_from_committed_records(argv: list[str], tmp_path: Path, capsys) -> None:
+    protocol = argv[1]
+    shutil.copytree(RESULTS / "audit" / protocol / "runs", tmp_path / "audit" / protocol / "runs")
+    argv = [str(tmp_path) if value == "$out" else value for value in argv]
+    assert main([*argv, "--report-only"]) == 0
+    capsys.readouterr()
+    for suffix in (".md", ".tex", ".csv"):
+        committed = (RESULTS / "audit" / protocol / f"audit{suffix}").read_text()
+        regenerated = (tmp_path / "audit" / protocol / f"audit{suffix}").read_text()
+        assert regenerated == committed, f"results/audit/{protocol}/audit{suffix} no longer matches its records"
+
+
+def test_the_audit_is_committed_with_its_command() -> None:
+    assert [argv[1] for argv in AUDITS] == ["sa_a_r2l"]
+
+
 def test_the_demo_tables_are_committed_with_their_commands() -> None:
     kinds = {(option(argv, "--protocol"), argv[0]) for argv in COMMANDS}
     assert {("demo", "main"), ("demo", "ablation"), ("demo", "shots")} <= kinds

@@ -74,8 +74,16 @@ def run_audit(plan: AuditPlan, executor: Executor, force: bool = False, stream: 
             if group.chained:
                 ran, skipped = _run_chain(group, force, stream)
                 result.ran, result.skipped = result.ran + ran, result.skipped + skipped
+    result.records, result.failed = audit_records(plan)
+    return result
+
+
+def audit_records(plan: AuditPlan) -> tuple[dict[tuple[str, str], dict[int, TrialRecord]], list[TrialRecord]]:
+    """The records the plan's trials have now, without running anything: ((method, habit) → seed → ok record,
+    failed records)."""
+    records, failed = {}, []
     for group in plan.groups:
         by_seed = _read(group)
-        result.records[(group.method, group.habit)] = {seed: r for seed, r in by_seed.items() if r.ok}
-        result.failed += [r for r in by_seed.values() if not r.ok]
-    return result
+        records[(group.method, group.habit)] = {seed: r for seed, r in by_seed.items() if r.ok}
+        failed += [r for r in by_seed.values() if not r.ok]
+    return records, failed

@@ -26,13 +26,10 @@ def audit_root(out: Path) -> Path:
 
 
 def handle_audit(args: argparse.Namespace) -> int:
-    from hsibench.audit.campaign import run_audit
+    from hsibench.audit.campaign import AuditResult, audit_records, run_audit
     from hsibench.audit.habits import HABIT_ORDER
-    from hsibench.audit.outputs import audit_findings, write_audit
     from hsibench.audit.plan import plan_audit
-    from hsibench.audit.table import audit_table
     from hsibench.protocol import load_protocol
-    from hsibench.report.render import to_markdown
     from hsibench.runner import load_plugins
 
     if not args.methods:
@@ -53,6 +50,10 @@ def handle_audit(args: argparse.Namespace) -> int:
     print(f"audit of {', '.join(args.methods)} on {protocol.name}: {len(plan.specs)} trial(s) "
           f"({len(plan.groups)} groups of {len(seeds)} seeds); records under {root / protocol.name / 'runs'}",
           file=sys.stderr)
+    if args.report_only:
+        records, failed = audit_records(plan)
+        result = AuditResult(records, failed=failed)
+        return _report(plan, result, root, protocol.name)
     executor = trial_executor(argparse.Namespace(**{**vars(args), "out": root}), settings)
     try:
         result = run_audit(plan, executor, force=args.force)
@@ -68,11 +69,20 @@ def handle_audit(args: argparse.Namespace) -> int:
     if result.interrupted:
         print("interrupted: rerun the same command to resume", file=sys.stderr)
         return result.exit_code
+    return _report(plan, result, root, protocol.name)
+
+
+def _report(plan, result, root: Path, protocol_name: str) -> int:
+    """Write and print the table and figure of what the records hold now."""
+    from hsibench.audit.outputs import audit_findings, write_audit
+    from hsibench.audit.table import audit_table
+    from hsibench.report.render import to_markdown
+
     findings = audit_findings(plan, result.records)
     if not findings.effects:
         print("(no audit table: no habit has two seeds paired with the reference yet)", file=sys.stderr)
         return result.exit_code or 1
-    written = write_audit(findings, root, protocol.name)
+    written = write_audit(findings, root, protocol_name)
     print()
     print(to_markdown(audit_table(findings)))
     print("Written: " + ", ".join(str(path) for path in written.values()))
@@ -98,5 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--plugin", action="append", default=[], metavar="MODULE|FILE.py",
                        help="import a module that registers extra methods (repeatable)")
     add_where_options(audit)
-    add_how_options(audit)
+    how = add_how_options(audit)
+    how.add_argument("--report-only", action="store_true",
+                     help="run nothing: write the table and figure of the records there are (e.g. committed ones)")
     audit.set_defaults(handler=handle_audit)
