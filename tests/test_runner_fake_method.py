@@ -6,6 +6,8 @@ path as a plugin, so Ray workers and subprocesses register the same methods.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,11 +28,24 @@ COMPUTATIONS_LOG = "test-runner-computations.log"  # one line per actual pretrai
 
 @dataclass
 class CentroidConfig:
-    """``fail_seed``: raise in adapt for that seed (failure handling); ``sleep_s``: slow each trial down."""
+    """``fail_seed``: raise in adapt for that seed (failure handling); ``sleep_s``: slow each trial down;
+    ``die_once``: a marker path: the first process to reach adapt (or prepare) for a seed creates
+    ``<die_once>-<stage>-<seed>`` and kills itself with SIGKILL, as a lost Ray worker or node would."""
 
     fail_seed: int = -1
     sleep_s: float = 0.0
     shrink: float = 0.0  # pulls centroids towards the global mean; a swept "hyper-parameter"
+    die_once: str = ""
+
+
+def die_once(marker: str, stage: str, seed: int) -> None:
+    """Simulate a worker lost mid-trial: SIGKILL (no cleanup, no record) the first time this stage runs."""
+    if not marker:
+        return
+    flag = Path(f"{marker}-{stage}-{seed}")
+    if not flag.exists():
+        flag.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 PRESETS = {"paper": {}, "cpu": {}, "smoke": {}}
@@ -46,6 +61,7 @@ class NearestCentroid(Method):
             raise RuntimeError(f"deliberate failure for seed {task.seed}")
         for epoch in range(1, 3):
             self.context.progress(stage="adapt", epoch=epoch, epochs=2)
+        die_once(self.config.die_once, "adapt", task.seed)
         time.sleep(self.config.sleep_s)
         spectra = task.target.patches.spectra(task.support_coords).numpy()  # (n, B)
         centroids = np.stack([spectra[task.support_labels == k].mean(0) for k in range(task.num_classes)])
@@ -74,6 +90,7 @@ class PretrainedCentroid(NearestCentroid):
 
     def prepare(self, source: Domain) -> None:
         def compute() -> dict:
+            die_once(self.config.die_once, "prepare", self.context.seed)
             with open(Path(self.context.cache_dir) / COMPUTATIONS_LOG, "a") as log:
                 log.write(f"{self.context.seed}\n")
             return {"source_mean": float(source.patches.padded.mean())}

@@ -30,7 +30,7 @@ def ray_cluster():
     """Ray on two CPUs, with the test environment (offline, mirror, cache) handed to its workers."""
     names = ("HSIBENCH_OFFLINE", "HSIBENCH_MIRROR", "HSIBENCH_CACHE", "OMP_NUM_THREADS")
     env = {name: os.environ[name] for name in names if name in os.environ}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     yield
     ray.shutdown()
 

@@ -120,3 +120,26 @@ def seed_list(text: str) -> list[int]:
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"--seeds lists a seed twice: {text!r}")
     return seeds
+
+
+# --- counts ---------------------------------------------------------------------------------------
+
+
+def _at_least(minimum: int, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ {minimum}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts that must be at least 1 (``--max-concurrent``)."""
+    return _at_least(1, text)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of counts that may be 0 (``--retries``)."""
+    return _at_least(0, text)

@@ -19,6 +19,8 @@ from hsibench.cli.options import (
     add_set_argument,
     add_sweep_argument,
     assignments,
+    non_negative_int,
+    positive_int,
     seed_list,
     sweep_axes,
 )
@@ -75,6 +77,13 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     how.add_argument("--cpus-per-trial", type=float, help="CPUs (and torch threads) per trial (default 1)")
     how.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.5 (default 0)")
     how.add_argument("--device", default="auto", help="auto (CUDA when the trial has a GPU), cpu or cuda")
+    how.add_argument("--retries", type=non_negative_int, default=2, metavar="N",
+                     help="Ray: run a trial or pretraining again up to N times when its worker or node is lost "
+                          "(default 2; a trial that raises is recorded as failed, never retried)")
+    how.add_argument("--max-concurrent", type=positive_int, metavar="N",
+                     help="Ray: at most N trials at once (default: as many as the cluster's CPUs/GPUs allow)")
+    how.add_argument("--keep-tune-dir", action="store_true",
+                     help="Ray: keep Tune's own storage (logs, experiment state) under OUT/tmp/ instead of removing it")
     how.add_argument("--force", action="store_true", help="rerun trials that already have an ok record")
     how.add_argument("--deterministic", action="store_true",
                      help="torch.use_deterministic_algorithms in every trial (threads are fixed either way): reruns "
@@ -100,7 +109,8 @@ def trial_executor(args: argparse.Namespace, settings):
     env = {name: os.environ[name] for name in WORKER_ENV if name in os.environ}
     options = ExecutorOptions(results_dir=Path(args.out).resolve(), cpus_per_trial=float(settings.threads),
                               gpus_per_trial=args.gpus_per_trial, address=args.address, worker_env=env,
-                              device=args.device)
+                              device=args.device, retries=args.retries, max_concurrent=args.max_concurrent,
+                              keep_tune_dir=args.keep_tune_dir)
     return create_executor(args.executor, options)
 
 

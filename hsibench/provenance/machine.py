@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,7 @@ class MachineInfo:
     deterministic: bool = False  # torch.use_deterministic_algorithms was on
     hostname: str | None = None
     platform: str | None = None
+    ray_node: dict | None = None  # {"node_id", "address"} of the Ray node that ran the trial; None outside Ray
     extra: dict = field(default_factory=dict)
 
     def hardware_key(self) -> tuple:
@@ -68,6 +70,18 @@ class MachineInfo:
                      "device", "device_name", "precision"):
             known.setdefault(name, None)
         return MachineInfo(**known)
+
+
+def current_ray_node() -> dict | None:
+    """The Ray node this process runs on (id and IP address), when it is a Ray worker or driver; else ``None``.
+
+    Ray is looked up only if something already imported it, so the local executor never starts it."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    from ray.util import get_node_ip_address
+
+    return {"node_id": ray.get_runtime_context().get_node_id(), "address": get_node_ip_address()}
 
 
 @lru_cache(maxsize=1)
@@ -104,4 +118,5 @@ def describe_machine(threads: int | None, device: str | None, precision: str | N
     return MachineInfo(cpu_model=model, isa_flags=flags, logical_cpus=os.cpu_count(), threads=threads,
                        torch_version=torch.__version__, torch_cpu_capability=capability,
                        cuda_version=torch.version.cuda, device=device, device_name=device_name, precision=precision,
-                       deterministic=deterministic, hostname=platform.node(), platform=platform.platform())
+                       deterministic=deterministic, hostname=platform.node(), platform=platform.platform(),
+                       ray_node=current_ray_node())

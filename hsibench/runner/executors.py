@@ -33,12 +33,17 @@ class ResourceRequestError(HsibenchError, RuntimeError):
 
 @dataclass(frozen=True)
 class ExecutorOptions:
+    """Where and how trials run; the Ray-only options are ignored by the local executor."""
+
     results_dir: Path
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None = start one here
     worker_env: dict[str, str] = field(default_factory=dict)  # environment every worker must see
     device: str = "auto"  # the trials' --device, checked before anything starts
+    retries: int = 2  # Ray: reruns of a trial or pretraining whose worker or node was lost (never of a raising one)
+    max_concurrent: int | None = None  # Ray: at most this many trials at once (None: as many as resources allow)
+    keep_tune_dir: bool = False  # Ray: keep Tune's own storage (logs, experiment state) under the results folder
 
 
 class Executor(abc.ABC):

@@ -1,12 +1,19 @@
 """The Ray executor: trials as one Ray Tune grid, shared pretrainings as Ray tasks before it.
 
-By default Ray starts inside the command on this machine (all cores, no dashboard, quiet logs,
-one CPU per trial); ``--address`` (or ``RAY_ADDRESS``) joins an existing cluster instead. The
-environment the data layer reads (mirror, cache, offline) is handed to every worker through
-``runtime_env``. Tune's own files go to a scratch folder under the results folder, removed
-afterwards: our records are written by the trials themselves. On a multi-node cluster the
-results folder (``--out``) and the pretraining cache (``--cache``) must be on a filesystem every
-node sees, since workers write records and checkpoints there directly.
+By default Ray starts inside the command on this machine (the cores Ray itself detects, cgroup
+limits included; no dashboard, quiet logs, one CPU per trial), always a fresh one: a cluster
+file left behind by an earlier crash is never joined by accident. ``--address`` (or
+``RAY_ADDRESS``) joins an existing cluster instead; only then is the environment the data layer
+reads (mirror, cache, offline) handed to the workers through ``runtime_env`` — workers of a
+cluster started here inherit this process's environment, so no runtime-env setup is paid.
+
+A trial or shared pretraining whose worker or node is lost is run again, up to ``retries``
+times (a trial that *raises* writes a failed record and is never retried: its error is data).
+Records are written atomically, so a lost attempt leaves no torn file. ``max_concurrent`` caps
+the trials running at once. Tune's own files go to a scratch folder under the results folder,
+removed afterwards unless ``keep_tune_dir`` (our records are written by the trials themselves).
+On a multi-node cluster the results folder (``--out``) and the pretraining cache (``--cache``)
+must be on a filesystem every node sees, since workers write records and checkpoints there.
 """
 
 from __future__ import annotations
@@ -74,6 +81,10 @@ class _BoardCallback(tune.Callback):
             else:
                 self.board.finished(trial.trial_id, record.ok, describe_record(record))
 
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        self.board.note(f"{TrialSpec.from_dict(trial.config['spec']).label}: its Ray worker was lost; "
+                        "running it again (--retries)")
+
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self.board.finished(trial.trial_id, False, "WorkerError: the Ray worker ended without writing a record")
 
@@ -100,13 +111,14 @@ class RayExecutor(Executor):
         for key, value in QUIET_TUNE_ENV.items():
             os.environ.setdefault(key, value)
         if not ray.is_initialized():
-            runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV}}
-            common = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.ERROR,
-                      "runtime_env": runtime_env}
+            common = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.ERROR}
             if address:
-                ray.init(address=address, **common)
-            else:
-                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **common)
+                runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV}}
+                ray.init(address=address, runtime_env=runtime_env, **common)
+            else:  # the raylet started here passes this environment on to every worker it forks
+                for key, value in self.options.worker_env.items():
+                    os.environ.setdefault(key, value)
+                ray.init(address="local", include_dashboard=False, **common)
             self._started_ray = True
         self._check_resources(ray.cluster_resources())
 
@@ -126,7 +138,8 @@ class RayExecutor(Executor):
     def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:
         if not jobs:
             return {}
-        task = ray.remote(_pretrain_task).options(**self._resources(), max_retries=0)
+        # max_retries reruns a task whose worker died; an exception in prepare is not retried (retry_exceptions off)
+        task = ray.remote(_pretrain_task).options(**self._resources(), max_retries=self.options.retries)
         pending = {task.remote(job.spec.to_dict(), job.key): job for job in jobs}
         board.note(f"pretraining: {len(jobs)} shared pretraining(s) on Ray before the trials …")
         errors: dict[str, str] = {}
@@ -145,20 +158,24 @@ class RayExecutor(Executor):
             return {}
         specs = [trial.spec for trial in trials]  # plain data travels to the workers; each resolves its spec once
         scratch = ResultsLayout(self.options.results_dir).new_scratch_dir("ray-tune")
+        if self.options.keep_tune_dir:
+            board.note(f"Tune's own files (logs, experiment state for Tuner.restore) are kept in {scratch}")
         resources = {"cpu": self.options.cpus_per_trial, "gpu": self.options.gpus_per_trial}
         tuner = tune.Tuner(
             tune.with_resources(tune_trial, resources),
             param_space={"spec": tune.grid_search([spec.to_dict() for spec in specs])},
             # reused actors keep torch, sklearn and the loaded scenes imported: seconds saved per trial
-            tune_config=tune.TuneConfig(trial_dirname_creator=lambda trial: trial.trial_id, reuse_actors=True),
+            tune_config=tune.TuneConfig(trial_dirname_creator=lambda trial: trial.trial_id, reuse_actors=True,
+                                        max_concurrent_trials=self.options.max_concurrent),
             run_config=tune.RunConfig(name="trials", storage_path=str(scratch), verbose=0,
                                       callbacks=[_BoardCallback(board)],
-                                      failure_config=tune.FailureConfig(max_failures=0)),
+                                      failure_config=tune.FailureConfig(max_failures=self.options.retries)),
         )
         try:
             grid = tuner.fit()
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            if not self.options.keep_tune_dir:
+                shutil.rmtree(scratch, ignore_errors=True)
         position = {_spec_key(spec.to_dict()): index for index, spec in enumerate(specs)}
         errors: dict[int, str] = {}
         for result in grid:

@@ -235,9 +235,10 @@ def _start_ray(cpus: int | None) -> bool:
         os.environ.setdefault(key, value)
     if ray.is_initialized():
         return False
-    env = {name: os.environ[name] for name in WORKER_ENV if name in os.environ}
-    ray.init(num_cpus=cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=True,
-             logging_level=logging.ERROR, runtime_env={"env_vars": {**env, **QUIET_TUNE_ENV}})
+    # a fresh local cluster (never a stale one's address file); its workers inherit this environment, and
+    # without --cpus Ray counts the cores itself (cgroup limits included)
+    ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False, configure_logging=True,
+             logging_level=logging.ERROR)
     return True
 
 
