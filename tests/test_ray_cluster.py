@@ -4,11 +4,13 @@
 worker pools and object stores), the way ``ray start --head`` and ``ray start --address`` do on
 two machines; nothing leaves this machine. The tests prove that trials land on both nodes, give
 the local executor's records, name the node that ran them, and survive a worker killed mid-trial
-(and mid-pretraining) with one whole record per trial.
+(and mid-pretraining) with one whole record per trial, and that every node is checked to see the
+results and cache folders before a trial starts.
 """
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 from pathlib import Path
@@ -19,6 +21,7 @@ from ray.cluster_utils import Cluster
 from test_runner_fake_method import CENTROID, COMPUTATIONS_LOG, PLUGIN, PRETRAINED
 
 from hsibench.runner import ExecutorOptions, TrialSettings, create_executor, plan_trials, run_campaign
+from hsibench.runner.shared_folders import PROBE_NAME, check_shared_folders, read_probes
 
 pytestmark = pytest.mark.slow  # starts two Ray nodes
 
@@ -44,7 +47,8 @@ def _run(executor: str, root: Path, methods=(CENTROID,), address: str | None = N
     settings = TrialSettings(out_dir=root, cache_dir=root / "cache", preset="smoke", plugins=(PLUGIN,), threads=1)
     specs = plan_trials(list(methods), "demo", SEEDS, settings, fixed=overrides)
     env = {name: os.environ[name] for name in ENV_NAMES if name in os.environ}
-    options = ExecutorOptions(results_dir=root, address=address, worker_env=env, retries=retries)
+    options = ExecutorOptions(results_dir=root, cache_dir=root / "cache", address=address, worker_env=env,
+                              retries=retries)
     board = io.StringIO()
     result = run_campaign(specs, create_executor(executor, options), stream=board, live=False)
     return result, board.getvalue()
@@ -71,6 +75,7 @@ def test_trials_land_on_both_nodes_and_match_the_local_executor(two_nodes, tmp_p
     nodes = {record.machine.ray_node["node_id"] for record in remote.records}
     assert nodes == _alive_node_ids(two_nodes) and len(nodes) == 2, "each one-CPU node ran some of the trials"
     assert all(record.machine.ray_node["address"] for record in remote.records)
+    assert not list((tmp_path / "ray").rglob(PROBE_NAME)), "the shared-folder check cleans up after itself"
 
 
 def test_a_worker_killed_mid_trial_is_run_again_and_leaves_one_whole_record(two_nodes, tmp_path: Path) -> None:
@@ -85,9 +90,28 @@ def test_a_worker_killed_mid_trial_is_run_again_and_leaves_one_whole_record(two_
     runs = tmp_path / "out" / "demo" / "runs"
     assert len(list(runs.glob("*.json"))) == 2 * len(SEEDS) and not list(runs.glob(".*.tmp*")), "nothing torn"
     assert (tmp_path / "out" / "cache" / COMPUTATIONS_LOG).read_text().split() == ["1330"]  # killed before it wrote, then once
+    # the driver heard of the lost workers; Ray's tqdm must not have replaced print (Tune pickles callbacks holding it)
+    assert builtins.print.__module__ == "builtins"
 
 
 def test_without_retries_a_lost_worker_leaves_a_failed_record_that_says_so(two_nodes, tmp_path: Path) -> None:
     result, _ = _run("ray", tmp_path / "out", address=two_nodes.address, die_once=str(tmp_path / "died"), retries=0)
     assert result.exit_code == 1 and len(result.records) == len(SEEDS)
     assert {record.error.type for record in result.records} == {"WorkerDied"}
+
+
+def test_every_node_is_checked_to_see_the_results_and_cache_folders(two_nodes, tmp_path: Path) -> None:
+    ray.init(address=two_nodes.address, log_to_driver=False)
+    try:
+        check_shared_folders({"--out": tmp_path / "out", "--cache": tmp_path / "cache"})  # one machine: both see them
+    finally:
+        ray.shutdown()
+    assert not list(tmp_path.rglob(PROBE_NAME)), "the probe files are removed"
+
+
+def test_a_node_that_reads_another_folder_or_none_is_reported(tmp_path: Path) -> None:
+    (tmp_path / PROBE_NAME).write_text("token of another filesystem")
+    missing = tmp_path / "not-mounted"
+    assert read_probes([str(tmp_path), str(missing)], ["the driver's token", "x"]) == [str(tmp_path), str(missing)]
+    (tmp_path / PROBE_NAME).write_text("the driver's token")
+    assert read_probes([str(tmp_path)], ["the driver's token"]) == []

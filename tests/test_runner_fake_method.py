@@ -91,6 +91,7 @@ class PretrainedCentroid(NearestCentroid):
     def prepare(self, source: Domain) -> None:
         def compute() -> dict:
             die_once(self.config.die_once, "prepare", self.context.seed)
+            self.context.progress(stage="pretrain", epoch=1, epochs=1, loss=0.5)
             with open(Path(self.context.cache_dir) / COMPUTATIONS_LOG, "a") as log:
                 log.write(f"{self.context.seed}\n")
             return {"source_mean": float(source.patches.padded.mean())}

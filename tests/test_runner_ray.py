@@ -18,6 +18,9 @@ from hsibench.runner import (
     plan_trials,
     run_campaign,
 )
+from hsibench.runner.campaign import resolve_unique
+from hsibench.runner.progress import ProgressBoard
+from hsibench.runner.stages import plan_pretraining
 
 pytestmark = pytest.mark.slow  # starts Ray
 
@@ -68,3 +71,23 @@ def test_resource_request_beyond_the_cluster_fails_before_any_trial(ray_cluster,
         executor = create_executor("ray", ExecutorOptions(results_dir=tmp_path, gpus_per_trial=1))
         executor.start()
     assert not (tmp_path / "demo").exists()
+
+
+class _RecordingBoard(ProgressBoard):
+    def __init__(self) -> None:
+        super().__init__(0, stream=io.StringIO(), live=False)
+        self.updates: list[dict] = []
+
+    def update(self, key: str, **info) -> None:
+        self.updates.append(info)
+        super().update(key, **info)
+
+
+def test_shared_pretraining_on_ray_shows_its_epoch_progress_on_the_driver(ray_cluster, tmp_path: Path) -> None:
+    settings = TrialSettings(out_dir=tmp_path, cache_dir=tmp_path / "cache", preset="smoke", plugins=(PLUGIN,), threads=1)
+    jobs, _ = plan_pretraining(resolve_unique(plan_trials([PRETRAINED], "demo", [1330], settings)))
+    executor, board = create_executor("ray", ExecutorOptions(results_dir=tmp_path)), _RecordingBoard()
+    executor.start()
+    assert executor.run_stage(jobs, board) == {}
+    assert {"stage": "pretrain", "epoch": 1, "epochs": 1, "loss": 0.5} in board.updates
+    assert not board.running, "the stage's entry leaves the board when it ends"

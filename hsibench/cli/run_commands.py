@@ -107,7 +107,8 @@ def trial_executor(args: argparse.Namespace, settings):
     from hsibench.runner import ExecutorOptions, create_executor
 
     env = {name: os.environ[name] for name in WORKER_ENV if name in os.environ}
-    options = ExecutorOptions(results_dir=Path(args.out).resolve(), cpus_per_trial=float(settings.threads),
+    options = ExecutorOptions(results_dir=Path(args.out).resolve(), cache_dir=Path(settings.cache_dir).resolve(),
+                              cpus_per_trial=float(settings.threads),
                               gpus_per_trial=args.gpus_per_trial, address=args.address, worker_env=env,
                               device=args.device, retries=args.retries, max_concurrent=args.max_concurrent,
                               keep_tune_dir=args.keep_tune_dir)

@@ -36,6 +36,7 @@ class ExecutorOptions:
     """Where and how trials run; the Ray-only options are ignored by the local executor."""
 
     results_dir: Path
+    cache_dir: Path | None = None  # the pretraining cache: on a joined cluster, checked to be shared like results_dir
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None = start one here

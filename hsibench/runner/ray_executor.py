@@ -22,10 +22,12 @@ import json
 import logging
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 import ray
 from ray import tune
+from ray.util.queue import Queue
 
 from hsibench.runner.executors import (
     Executor,
@@ -37,12 +39,15 @@ from hsibench.runner.executors import (
 from hsibench.runner.layout import ResultsLayout
 from hsibench.runner.progress import ProgressBoard, ThrottledProgress, describe_record
 from hsibench.runner.records import read_record
+from hsibench.runner.shared_folders import check_shared_folders
 from hsibench.runner.spec import ResolvedTrial, TrialSpec
 from hsibench.runner.stages import PretrainingJob, run_pretraining
 from hsibench.runner.trial import execute_trial
 
-# Tune's own console output and per-trial logger files are noise next to our display and records.
-QUIET_TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "RAY_CHDIR_TO_TRIAL_DIR": "0"}
+# Tune's own console output and per-trial logger files are noise next to our display and records. Ray's
+# distributed tqdm replaces builtins.print in the driver once a worker's error or log line reaches it (a
+# lost worker does that); Tune then cannot pickle a callback that holds print, so that patch is off.
+QUIET_TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "RAY_CHDIR_TO_TRIAL_DIR": "0", "RAY_TQDM_PATCH_PRINT": "0"}
 PROGRESS_KEYS = ("stage", "epoch", "epochs", "loss")
 
 
@@ -58,8 +63,16 @@ def _spec_key(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, default=str)
 
 
-def _pretrain_task(spec: dict[str, Any], key: str) -> dict[str, Any]:
-    return run_pretraining(TrialSpec.from_dict(spec), key)
+def _pretrain_task(spec: dict[str, Any], key: str, updates: Queue) -> dict[str, Any]:
+    """One shared pretraining on a worker; its epoch progress goes to the driver through ``updates``."""
+    progress = ThrottledProgress(lambda info: updates.put_nowait((key, info)))
+    return run_pretraining(TrialSpec.from_dict(spec), key, progress=progress)
+
+
+def _drain(updates: Queue, board: ProgressBoard) -> None:
+    while not updates.empty():
+        key, info = updates.get_nowait()
+        board.update(key, **{k: info.get(k) for k in PROGRESS_KEYS})
 
 
 class _BoardCallback(tune.Callback):
@@ -115,6 +128,8 @@ class RayExecutor(Executor):
             if address:
                 runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV}}
                 ray.init(address=address, runtime_env=runtime_env, **common)
+                folders = {"--out": self.options.results_dir, "--cache": self.options.cache_dir}
+                check_shared_folders({option: Path(folder) for option, folder in folders.items() if folder})
             else:  # the raylet started here passes this environment on to every worker it forks
                 for key, value in self.options.worker_env.items():
                     os.environ.setdefault(key, value)
@@ -140,17 +155,29 @@ class RayExecutor(Executor):
             return {}
         # max_retries reruns a task whose worker died; an exception in prepare is not retried (retry_exceptions off)
         task = ray.remote(_pretrain_task).options(**self._resources(), max_retries=self.options.retries)
-        pending = {task.remote(job.spec.to_dict(), job.key): job for job in jobs}
+        # a small actor (no CPU held): workers put their epoch progress, the driver shows it while it waits
+        updates = Queue(actor_options={"num_cpus": 0})
+        pending = {task.remote(job.spec.to_dict(), job.key, updates): job for job in jobs}
         board.note(f"pretraining: {len(jobs)} shared pretraining(s) on Ray before the trials …")
+        for job in jobs:
+            board.started(job.key, f"pretraining {job.key[:12]}")
         errors: dict[str, str] = {}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(done[0])
-            try:
-                record = ray.get(done[0])
-                board.note(f"pretraining {job.key[:12]} ({job.spec.method}) done in {record['seconds']:.1f} s")
-            except Exception as error:  # a RayTaskError wraps the worker's exception and traceback
-                errors[job.key] = str(error)
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                _drain(updates, board)
+                if not done:
+                    continue
+                job = pending.pop(done[0])
+                board.forget(job.key)
+                try:
+                    record = ray.get(done[0])
+                    board.note(f"pretraining {job.key[:12]} ({job.spec.method}) done in {record['seconds']:.1f} s")
+                except Exception as error:  # a RayTaskError wraps the worker's exception and traceback
+                    errors[job.key] = str(error)
+        finally:
+            _drain(updates, board)  # progress sent just before a task ended may arrive after it
+            updates.shutdown()
         return errors
 
     def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
