@@ -21,7 +21,7 @@ from ray.cluster_utils import Cluster
 from test_runner_fake_method import CENTROID, COMPUTATIONS_LOG, PLUGIN, PRETRAINED
 
 from hsibench.runner import ExecutorOptions, TrialSettings, create_executor, plan_trials, run_campaign
-from hsibench.runner.shared_folders import PROBE_NAME, check_shared_folders, read_probes
+from hsibench.runner.shared_folders import PROBE_NAME, check_shared_folders, read_probes, write_probes
 
 pytestmark = pytest.mark.slow  # starts two Ray nodes
 
@@ -115,3 +115,10 @@ def test_a_node_that_reads_another_folder_or_none_is_reported(tmp_path: Path) ->
     assert read_probes([str(tmp_path), str(missing)], ["the driver's token", "x"]) == [str(tmp_path), str(missing)]
     (tmp_path / PROBE_NAME).write_text("the driver's token")
     assert read_probes([str(tmp_path)], ["the driver's token"]) == []
+
+
+def test_one_folder_named_by_two_options_gets_one_probe(tmp_path: Path) -> None:
+    probes = write_probes({"--out": tmp_path, "--cache": tmp_path / "." / ""})
+    assert list(probes) == [str(tmp_path.resolve())] and probes[str(tmp_path.resolve())][0] == "--out and --cache"
+    token = probes[str(tmp_path.resolve())][1]
+    assert read_probes([str(tmp_path)], [token]) == []

@@ -35,6 +35,23 @@ def read_probes(folders: list[str], tokens: list[str]) -> list[str]:
     return unseen
 
 
+def write_probes(folders: dict[str, Path]) -> dict[str, tuple[str, str]]:
+    """Write one probe per distinct folder; resolved path → (the option(s) that named it, its token).
+
+    Two options naming one folder (``--out X --cache X``) share one probe, so neither overwrites the other's."""
+    probes: dict[str, tuple[str, str]] = {}
+    for option, folder in folders.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        path = str(folder.resolve())
+        if path in probes:
+            probes[path] = (f"{probes[path][0]} and {option}", probes[path][1])
+            continue
+        token = secrets.token_hex(16)
+        (folder / PROBE_NAME).write_text(token)
+        probes[path] = (option, token)
+    return probes
+
+
 def check_shared_folders(folders: dict[str, Path]) -> None:
     """Raise :class:`SharedFolderError` when an alive node of the connected Ray cluster cannot see a folder.
 
@@ -42,14 +59,8 @@ def check_shared_folders(folders: dict[str, Path]) -> None:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    names, paths, tokens = [], [], []
-    for option, folder in folders.items():
-        folder.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_hex(16)
-        (folder / PROBE_NAME).write_text(token)
-        names.append(option)
-        paths.append(str(folder.resolve()))
-        tokens.append(token)
+    probes = write_probes(folders)
+    paths, tokens = list(probes), [token for _, token in probes.values()]
     task = ray.remote(num_cpus=0)(read_probes)
     try:
         nodes = [node for node in ray.nodes() if node["Alive"]]
@@ -58,9 +69,8 @@ def check_shared_folders(folders: dict[str, Path]) -> None:
         problems = []
         for node, unseen in zip(nodes, ray.get(pending), strict=True):
             for folder in unseen:
-                option = names[paths.index(folder)]
                 problems.append(f"Ray node {node['NodeID'][:12]} ({node['NodeManagerAddress']}) does not see "
-                                f"{option} {folder}")
+                                f"{probes[folder][0]} {folder}")
     finally:
         for folder in paths:
             (Path(folder) / PROBE_NAME).unlink(missing_ok=True)
