@@ -38,6 +38,7 @@ from hsibench.runner.executors import (
 )
 from hsibench.runner.layout import ResultsLayout
 from hsibench.runner.progress import ProgressBoard, ThrottledProgress, describe_record
+from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
 from hsibench.runner.records import read_record
 from hsibench.runner.shared_folders import check_shared_folders
 from hsibench.runner.spec import ResolvedTrial, TrialSpec
@@ -131,6 +132,7 @@ class RayExecutor(Executor):
                 folders = {"--out": self.options.results_dir, "--cache": self.options.cache_dir}
                 check_shared_folders({option: Path(folder) for option, folder in folders.items() if folder})
             else:  # the raylet started here passes this environment on to every worker it forks
+                end_orphans_before_starting_ray()
                 for key, value in self.options.worker_env.items():
                     os.environ.setdefault(key, value)
                 ray.init(address="local", include_dashboard=False, **common)

@@ -235,6 +235,9 @@ def _start_ray(cpus: int | None) -> bool:
         os.environ.setdefault(key, value)
     if ray.is_initialized():
         return False
+    from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
+
+    end_orphans_before_starting_ray()
     # a fresh local cluster (never a stale one's address file); its workers inherit this environment, and
     # without --cpus Ray counts the cores itself (cgroup limits included)
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False, configure_logging=True,
