@@ -230,13 +230,12 @@ def _start_ray(cpus: int | None) -> bool:
     import ray
 
     from hsibench.runner.ray_executor import QUIET_TUNE_ENV
+    from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
 
     for key, value in QUIET_TUNE_ENV.items():
         os.environ.setdefault(key, value)
     if ray.is_initialized():
         return False
-    from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
-
     end_orphans_before_starting_ray()
     # a fresh local cluster (never a stale one's address file); its workers inherit this environment, and
     # without --cpus Ray counts the cores itself (cgroup limits included)
