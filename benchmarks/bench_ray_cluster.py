@@ -67,7 +67,7 @@ def _campaign_wall(address: str, out: Path, seeds: tuple[int, ...] = SEEDS) -> f
 def _nodes_used(out: Path) -> int:
     nodes = set()
     for path in (out / PROTOCOL / "runs").glob("*.json"):
-        nodes.add((json.loads(path.read_text()).get("machine") or {}).get("ray_node", {}).get("node_id"))
+        nodes.add(((json.loads(path.read_text()).get("machine") or {}).get("ray_node") or {}).get("node_id"))
     return len(nodes)
 
 

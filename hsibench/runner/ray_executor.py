@@ -50,6 +50,25 @@ from hsibench.runner.trial import execute_trial
 # lost worker does that); Tune then cannot pickle a callback that holds print, so that patch is off.
 QUIET_TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "RAY_CHDIR_TO_TRIAL_DIR": "0", "RAY_TQDM_PATCH_PRINT": "0"}
 PROGRESS_KEYS = ("stage", "epoch", "epochs", "loss")
+#: how every hsibench command talks to Ray: our display and records, not Ray's log stream
+QUIET_INIT = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.ERROR}
+
+
+def quiet_tune_environment() -> None:
+    for key, value in QUIET_TUNE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """A fresh Ray on this machine, as every command that starts its own does (run, ablate, sweep, audit, tune).
+
+    ``address="local"`` never joins a cluster whose address file an earlier crash left behind; without
+    ``num_cpus`` Ray counts the cores itself (cgroup limits included); the raylet started here passes this
+    process's environment on to every worker it forks, so no ``runtime_env`` is paid for. Agents a killed
+    earlier run left behind are ended first."""
+    quiet_tune_environment()
+    end_orphans_before_starting_ray()
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **QUIET_INIT)
 
 
 def tune_trial(config: dict[str, Any]) -> None:
@@ -122,20 +141,17 @@ class RayExecutor(Executor):
 
     def start(self) -> None:
         address = self._address()
-        for key, value in QUIET_TUNE_ENV.items():
-            os.environ.setdefault(key, value)
+        quiet_tune_environment()
         if not ray.is_initialized():
-            common = {"log_to_driver": False, "configure_logging": True, "logging_level": logging.ERROR}
             if address:
                 runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV}}
-                ray.init(address=address, runtime_env=runtime_env, **common)
+                ray.init(address=address, runtime_env=runtime_env, **QUIET_INIT)
                 folders = {"--out": self.options.results_dir, "--cache": self.options.cache_dir}
                 check_shared_folders({option: Path(folder) for option, folder in folders.items() if folder})
-            else:  # the raylet started here passes this environment on to every worker it forks
-                end_orphans_before_starting_ray()
+            else:
                 for key, value in self.options.worker_env.items():
                     os.environ.setdefault(key, value)
-                ray.init(address="local", include_dashboard=False, **common)
+                start_local_ray()
             self._started_ray = True
         self._check_resources(ray.cluster_resources())
 

@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import logging
-import os
 import shutil
 import tempfile
 import time
@@ -229,18 +227,12 @@ def _start_ray(cpus: int | None) -> bool:
     """Start a local Ray as the Ray executor does (quiet, no dashboard); ``False`` when one was running already."""
     import ray
 
-    from hsibench.runner.ray_executor import QUIET_TUNE_ENV
-    from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
+    from hsibench.runner.ray_executor import quiet_tune_environment, start_local_ray
 
-    for key, value in QUIET_TUNE_ENV.items():
-        os.environ.setdefault(key, value)
+    quiet_tune_environment()
     if ray.is_initialized():
         return False
-    end_orphans_before_starting_ray()
-    # a fresh local cluster (never a stale one's address file); its workers inherit this environment, and
-    # without --cpus Ray counts the cores itself (cgroup limits included)
-    ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False, configure_logging=True,
-             logging_level=logging.ERROR)
+    start_local_ray(cpus)
     return True
 
 
