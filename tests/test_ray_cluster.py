@@ -48,7 +48,7 @@ def _run(executor: str, root: Path, methods=(CENTROID,), address: str | None = N
     specs = plan_trials(list(methods), "demo", SEEDS, settings, fixed=overrides)
     env = {name: os.environ[name] for name in ENV_NAMES if name in os.environ}
     options = ExecutorOptions(results_dir=root, cache_dir=root / "cache", address=address, worker_env=env,
-                              retries=retries)
+                              retries=retries, plugins=settings.plugins)
     board = io.StringIO()
     result = run_campaign(specs, create_executor(executor, options), stream=board, live=False)
     return result, board.getvalue()

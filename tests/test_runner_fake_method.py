@@ -60,7 +60,8 @@ class NearestCentroid(Method):
         if task.seed == self.config.fail_seed:
             raise RuntimeError(f"deliberate failure for seed {task.seed}")
         for epoch in range(1, 3):
-            self.context.progress(stage="adapt", epoch=epoch, epochs=2)
+            self.context.progress(stage="adapt", epoch=epoch, epochs=2, loss=1.0 / epoch,
+                                  **({"validation_accuracy": 0.75} if epoch == 2 else {}))
         die_once(self.config.die_once, "adapt", task.seed)
         time.sleep(self.config.sleep_s)
         spectra = task.target.patches.spectra(task.support_coords).numpy()  # (n, B)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import ray
+from tensorboard_events import scalars
 from test_runner_fake_method import CENTROID, COMPUTATIONS_LOG, PLUGIN, PRETRAINED
 
 from hsibench.runner import (
@@ -25,7 +26,7 @@ from hsibench.runner.stages import plan_pretraining
 pytestmark = pytest.mark.slow  # starts Ray
 
 COMPARED_FIELDS = ("overall_accuracy", "average_accuracy", "kappa", "per_class", "confusion_matrix",
-                   "predictions_sha256", "split", "run_id", "pretraining_key", "config", "protocol", "code")
+                   "predictions_sha256", "split", "run_id", "pretraining_key", "config", "protocol", "code", "curves")
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +43,14 @@ def _run(executor: str, root: Path, **options):
     settings = TrialSettings(out_dir=root, cache_dir=root / "cache", preset="smoke", plugins=(PLUGIN,), threads=1)
     specs = plan_trials([CENTROID, PRETRAINED], "demo", [1330, 1220], settings)
     board = io.StringIO()
-    result = run_campaign(specs, create_executor(executor, ExecutorOptions(results_dir=root, **options)),
-                          stream=board, live=False)
-    return result, board.getvalue()
+    runner = create_executor(executor, ExecutorOptions(results_dir=root, **options))
+    result = run_campaign(specs, runner, stream=board, live=False)
+    return result, board.getvalue(), runner
 
 
-def test_ray_and_local_executors_write_identical_records(ray_cluster, tmp_path: Path) -> None:
-    local, _ = _run("local", tmp_path / "local")
-    remote, progress = _run("ray", tmp_path / "ray")
+def test_ray_and_local_executors_write_identical_records_and_logs(ray_cluster, tmp_path: Path) -> None:
+    local, _, _ = _run("local", tmp_path / "local", loggers=("tensorboard",))
+    remote, progress, ray_executor = _run("ray", tmp_path / "ray", loggers=("tensorboard",))
     assert local.exit_code == remote.exit_code == 0
     by_trial = {(r.method, r.seed): r for r in remote.records}
     assert len(by_trial) == len(local.records) == 4
@@ -63,6 +64,20 @@ def test_ray_and_local_executors_write_identical_records(ray_cluster, tmp_path: 
     assert (tmp_path / "ray" / "cache" / COMPUTATIONS_LOG).read_text().split() == ["1330"]  # the stage ran once
     assert progress.count("ok ") == 4  # one plain line per finished trial
     assert not any((tmp_path / "ray" / "tmp").iterdir()), "Tune's scratch folder is removed"
+    # the epoch curves the method reported, in the record, in TensorBoard and in Tune's result grid
+    assert all(r.curves["adapt"] == {"epochs": 2, "epoch": [1, 2], "loss": [1.0, 0.5],
+                                     "validation_accuracy": [None, 0.75]} for r in remote.records)
+    logged = {executor: scalars(tmp_path / executor / "demo" / "logs") for executor in ("local", "ray")}
+    assert logged["local"] == logged["ray"] and len(logged["ray"]) == 4 + 1  # 4 trials, 1 shared pretraining
+    for record in remote.records:
+        tags = logged["ray"][record.name]
+        assert tags["adapt/loss"] == [(1, 1.0), (2, 0.5)] and tags["adapt/validation_accuracy"] == [(2, 0.75)]
+        assert tags["test/overall_accuracy"] == [(0, pytest.approx(record.overall_accuracy))]
+    key = next(record.pretraining_key for record in remote.records if record.pretraining_key)
+    assert logged["ray"][f"pretraining-{key}"]["pretrain/loss"] == [(1, 0.5)]
+    frame = ray_executor.result_grid.get_dataframe()
+    assert sorted(frame["overall_accuracy"]) == pytest.approx(sorted(r.overall_accuracy for r in remote.records))
+    assert all("loss" in result.metrics_dataframe for result in ray_executor.result_grid)
 
 
 def test_resource_request_beyond_the_cluster_fails_before_any_trial(ray_cluster, tmp_path: Path) -> None:

@@ -340,12 +340,19 @@ def test_progress_board_counts_trials(live: bool) -> None:
     assert ("[1/2] ok" in output) is not live  # CI logs: one line per trial; a terminal: a bar
 
 
-def test_progress_is_throttled_but_stage_changes_pass() -> None:
-    from hsibench.runner.progress import ThrottledProgress
+def test_progress_is_batched_but_stage_changes_pass_and_no_epoch_is_lost() -> None:
+    from hsibench.runner.progress import BatchedProgress, unpack_points
 
     sent: list[dict] = []
-    progress = ThrottledProgress(sent.append, interval=60.0)
-    for epoch in range(5):
-        progress(stage="pretrain", epoch=epoch, epochs=5)
-    progress(stage="adapt", epoch=0, epochs=5)
+    progress = BatchedProgress(sent.append, interval=60.0)
+    for epoch in range(1, 6):
+        progress(stage="pretrain", epoch=epoch, epochs=5, loss=1.0 / epoch)
+    progress(stage="adapt", epoch=1, epochs=3, loss=float("nan"), validation_accuracy=0.5)
+    progress(stage="adapt", epoch=2, epochs=3, loss=0.25)
     assert [update["stage"] for update in sent] == ["pretrain", "adapt"]
+    progress.flush()
+    progress.flush()  # nothing pending: nothing sent
+    assert len(sent) == 3 and "loss" not in sent[1]  # NaN never reaches Tune's result
+    points = [point for update in sent for point in unpack_points(update)]
+    assert [(p["stage"], p["epoch"]) for p in points] == [("pretrain", e) for e in range(1, 6)] + [("adapt", 1), ("adapt", 2)]
+    assert points[5]["loss"] is None and points[5]["validation_accuracy"] == 0.5 and points[6]["loss"] == 0.25

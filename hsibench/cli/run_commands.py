@@ -84,6 +84,9 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
                      help="Ray: at most N trials at once (default: as many as the cluster's CPUs/GPUs allow)")
     how.add_argument("--keep-tune-dir", action="store_true",
                      help="Ray: keep Tune's own storage (logs, experiment state) under OUT/tmp/ instead of removing it")
+    how.add_argument("--logger", action="append", default=[], metavar="NAME",
+                     help="log every trial's epoch curves and final scores live: tensorboard (event files in "
+                          "OUT/<protocol>/logs/) or mlflow (MLflow's tracking URI; needs mlflow-skinny); repeatable")
     how.add_argument("--force", action="store_true", help="rerun trials that already have an ok record")
     how.add_argument("--deterministic", action="store_true",
                      help="torch.use_deterministic_algorithms in every trial (threads are fixed either way): reruns "
@@ -111,7 +114,8 @@ def trial_executor(args: argparse.Namespace, settings):
                               cpus_per_trial=float(settings.threads),
                               gpus_per_trial=args.gpus_per_trial, address=args.address, worker_env=env,
                               device=args.device, retries=args.retries, max_concurrent=args.max_concurrent,
-                              keep_tune_dir=args.keep_tune_dir)
+                              keep_tune_dir=args.keep_tune_dir, loggers=tuple(dict.fromkeys(args.logger)),
+                              plugins=settings.plugins)
     return create_executor(args.executor, options)
 
 

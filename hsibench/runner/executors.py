@@ -17,9 +17,10 @@ from pathlib import Path
 from hsibench.errors import HsibenchError
 from hsibench.methods import resolve_device
 from hsibench.registry import Registry, UnknownNameError
-from hsibench.runner.progress import ProgressBoard, describe_record
+from hsibench.runner.progress import ProgressBoard, describe_record, fan_out
 from hsibench.runner.spec import ResolvedTrial
 from hsibench.runner.stages import PretrainingJob, run_pretraining
+from hsibench.runner.training_loggers import create_training_loggers, final_scores, pretraining_run, trial_run
 from hsibench.runner.trial import execute_trial
 
 
@@ -45,11 +46,14 @@ class ExecutorOptions:
     retries: int = 2  # Ray: reruns of a trial or pretraining whose worker or node was lost (never of a raising one)
     max_concurrent: int | None = None  # Ray: at most this many trials at once (None: as many as resources allow)
     keep_tune_dir: bool = False  # Ray: keep Tune's own storage (logs, experiment state) under the results folder
+    loggers: tuple[str, ...] = ()  # training loggers (--logger tensorboard|mlflow), see runner/training_loggers.py
+    plugins: tuple[str, ...] = ()  # Ray, joined cluster: plugin modules shipped to the workers through runtime_env
 
 
 class Executor(abc.ABC):
     def __init__(self, options: ExecutorOptions) -> None:
         self.options = options
+        self.training_loggers = create_training_loggers(options.loggers, options.results_dir)
 
     def preflight(self) -> None:
         """Cheap checks before any work (seconds before Ray would start): GPUs asked for must exist."""
@@ -69,8 +73,9 @@ class Executor(abc.ABC):
     def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
         """Run every trial (each writes its record); return index → error for trials that left no record."""
 
-    def close(self) -> None:  # noqa: B027 — optional hook
-        """Release what :meth:`start` acquired."""
+    def close(self) -> None:
+        """Release what :meth:`start` acquired (subclasses call this too: it closes the loggers)."""
+        self.training_loggers.close()
 
 
 #: executors by name; Ray's module (and Ray) is imported only when the ray executor is asked for
@@ -111,23 +116,32 @@ class LocalExecutor(Executor):
 
     def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:
         errors: dict[str, str] = {}
+        loggers = self.training_loggers
         for job in jobs:
             board.note(f"pretraining {job.key[:12]} ({job.spec.method}, shared by {len(job.trials)} trial(s)) …")
             board.started(job.key, f"pretraining {job.key[:12]}")
+            run = pretraining_run(job.key, job.trial)
+            loggers.start(run)
             try:
-                record = run_pretraining(job.spec, job.key, progress=functools.partial(board.update, job.key),
-                                         resolved=job.trial)
+                record = run_pretraining(job.spec, job.key, resolved=job.trial,
+                                         progress=fan_out(functools.partial(board.update, job.key), loggers.watch(run)))
                 board.note(f"pretraining {job.key[:12]} done in {record['seconds']:.1f} s")
+                loggers.finish(run, {})
             except Exception as error:  # recorded on every trial that needed it
                 errors[job.key] = f"{type(error).__name__}: {error}"
+                loggers.finish(run, {}, ok=False)
             finally:
                 board.forget(job.key)
         return errors
 
     def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
+        loggers = self.training_loggers
         for index, trial in enumerate(trials):
-            key = str(index)
+            key, run = str(index), trial_run(trial)
             board.started(key, trial.spec.label)
-            record = execute_trial(trial.spec, progress=functools.partial(board.update, key), resolved=trial)
+            loggers.start(run)
+            record = execute_trial(trial.spec, progress=fan_out(functools.partial(board.update, key), loggers.watch(run)),
+                                   resolved=trial)
+            loggers.finish(run, final_scores(record), record.ok)
             board.finished(key, record.ok, describe_record(record))
         return {}

@@ -2,11 +2,13 @@
 
 Methods report through ``RunContext.progress(stage=…, epoch=…, epochs=…, loss=…)``; the local
 executor calls :meth:`ProgressBoard.update` directly, the Ray executor forwards the same keywords
-from workers through ``ray.tune.report`` to a Tune callback that calls it on the driver.
+from workers, batched by :class:`BatchedProgress`, through ``ray.tune.report`` (trials) or a Ray
+queue (pretrainings) to the driver, which calls it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -16,6 +18,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from hsibench.runner.curves import DESCRIPTIVE_KEYS, curve_values
 from hsibench.runner.record_schema import TrialRecord
 
 
@@ -23,6 +26,14 @@ def is_interactive(stream: TextIO) -> bool:
     """A live display only for a person at a terminal; CI logs (``CI=true``) get plain lines."""
     in_ci = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
     return not in_ci and hasattr(stream, "isatty") and stream.isatty()
+
+
+def fan_out(*callbacks: Callable[..., None]) -> Callable[..., None]:
+    """One progress callback that calls each of ``callbacks`` with the same update (display and loggers)."""
+    def progress(**info: Any) -> None:
+        for callback in callbacks:
+            callback(**info)
+    return progress
 
 
 def describe_progress(info: dict[str, Any]) -> str:
@@ -46,18 +57,46 @@ def describe_record(record: TrialRecord) -> str:
     return f"{error.type}: {error.message}".strip() if error else "failed"
 
 
-class ThrottledProgress:
-    """Passes progress on when the stage changes or at most every ``interval`` seconds (cheap for fast epochs)."""
+class BatchedProgress:
+    """Sends progress on at a stage change or at most every ``interval`` seconds, with every update since the last.
 
-    def __init__(self, send: Callable[[dict[str, Any]], None], interval: float = 1.0) -> None:
+    Each send is ``{latest update's plain values…, "points": JSON list of every update since the
+    last send}``: the display needs only the latest, the curves and loggers on the driver need
+    them all. Batching matters under Ray, where each ``tune.report`` waits for the driver (~5 ms,
+    measured on 2 cores): reporting every epoch of a fit whose epochs take 17 ms would cost a
+    third of its time. The points travel as one JSON string so Tune's own loggers, which take
+    numbers and arrays, skip them. Call :meth:`flush` before the last report of a trial or stage.
+    """
+
+    def __init__(self, send: Callable[[dict[str, Any]], None], interval: float = 0.5) -> None:
         self.send, self.interval = send, interval
         self._last_time, self._last_stage = 0.0, None
+        self._pending: list[dict[str, Any]] = []
+        self._latest: dict[str, Any] = {}
 
     def __call__(self, **info: Any) -> None:
+        self._latest = {k: v for k, v in info.items() if isinstance(v, str | int | float | bool | type(None))}
+        if info.get("epoch") is not None:
+            self._pending.append({**{k: info.get(k) for k in DESCRIPTIVE_KEYS}, **curve_values(info)})
         now = time.monotonic()
         if info.get("stage") != self._last_stage or now - self._last_time >= self.interval:
-            self._last_time, self._last_stage = now, info.get("stage")
-            self.send({k: v for k, v in info.items() if isinstance(v, str | int | float | bool | type(None))})
+            self._last_stage = info.get("stage")
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what has not been sent (nothing when nothing is pending)."""
+        if not self._pending and not self._latest:
+            return
+        self._last_time = time.monotonic()
+        latest = {k: v for k, v in self._latest.items() if not (isinstance(v, float) and not math.isfinite(v))}
+        self.send({**latest, "points": json.dumps(self._pending)})
+        self._pending, self._latest = [], {}
+
+
+def unpack_points(update: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-epoch points a :class:`BatchedProgress` send carries (none for other updates)."""
+    points = update.get("points")
+    return json.loads(points) if isinstance(points, str) and points else []
 
 
 class ProgressBoard:

@@ -3,9 +3,10 @@
 By default Ray starts inside the command on this machine (the cores Ray itself detects, cgroup
 limits included; no dashboard, quiet logs, one CPU per trial), always a fresh one: a cluster
 file left behind by an earlier crash is never joined by accident. ``--address`` (or
-``RAY_ADDRESS``) joins an existing cluster instead; only then is the environment the data layer
-reads (mirror, cache, offline) handed to the workers through ``runtime_env`` — workers of a
-cluster started here inherit this process's environment, so no runtime-env setup is paid.
+``RAY_ADDRESS``) joins an existing cluster instead; only then are the environment the data layer
+reads (mirror, cache, offline) and the ``--plugin`` modules (see :mod:`~hsibench.runner.plugin_shipping`)
+handed to the workers through ``runtime_env`` — workers of a cluster started here inherit this
+process's environment and folders, so no runtime-env setup is paid.
 
 A trial or shared pretraining whose worker or node is lost is run again, up to ``retries``
 times (a trial that *raises* writes a failed record and is never retried: its error is data).
@@ -27,6 +28,7 @@ from typing import Any
 
 import ray
 from ray import tune
+from ray.tune.logger import LoggerCallback
 from ray.util.queue import Queue
 
 from hsibench.runner.executors import (
@@ -37,12 +39,21 @@ from hsibench.runner.executors import (
     register_executor,
 )
 from hsibench.runner.layout import ResultsLayout
-from hsibench.runner.progress import ProgressBoard, ThrottledProgress, describe_record
+from hsibench.runner.plugin_shipping import plugin_runtime_env
+from hsibench.runner.progress import BatchedProgress, ProgressBoard, describe_record, unpack_points
 from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
 from hsibench.runner.records import read_record
 from hsibench.runner.shared_folders import check_shared_folders
 from hsibench.runner.spec import ResolvedTrial, TrialSpec
 from hsibench.runner.stages import PretrainingJob, run_pretraining
+from hsibench.runner.training_loggers import (
+    FINAL_SCORES,
+    LoggedRun,
+    TrainingLoggers,
+    final_scores,
+    pretraining_run,
+    trial_run,
+)
 from hsibench.runner.trial import execute_trial
 
 # Tune's own console output and per-trial logger files are noise next to our display and records. Ray's
@@ -72,11 +83,19 @@ def start_local_ray(num_cpus: int | None = None) -> None:
 
 
 def tune_trial(config: dict[str, Any]) -> None:
-    """The Tune function trainable: one trial, progress forwarded to the driver, record written here."""
+    """The Tune function trainable: one trial; its epochs reported to Tune as they come, its record written here.
+
+    Every epoch's values reach the driver (batched, see :class:`BatchedProgress`): each report's
+    top-level ``stage``/``epoch``/``loss``/``validation_accuracy`` are the latest (what Tune's result
+    grid, dataframes and its own loggers see), ``points`` all of them. The last report carries the
+    test scores (``overall_accuracy``, ``average_accuracy``, ``kappa``), the status and the record's path.
+    """
     spec = TrialSpec.from_dict(config["spec"])
-    progress = ThrottledProgress(lambda info: tune.report({"progress": 1, **info}))
+    progress = BatchedProgress(lambda info: tune.report({"progress": 1, **info}))
     record = execute_trial(spec, progress)
-    tune.report({"progress": 0, "status": record.status, "record_path": str(record.path)})
+    progress.flush()
+    scores = {name: getattr(record, name) for name in FINAL_SCORES} if record.ok else {}
+    tune.report({"progress": 0, "status": record.status, "record_path": str(record.path), **scores})
 
 
 def _spec_key(spec: dict[str, Any]) -> str:
@@ -85,14 +104,38 @@ def _spec_key(spec: dict[str, Any]) -> str:
 
 def _pretrain_task(spec: dict[str, Any], key: str, updates: Queue) -> dict[str, Any]:
     """One shared pretraining on a worker; its epoch progress goes to the driver through ``updates``."""
-    progress = ThrottledProgress(lambda info: updates.put_nowait((key, info)))
-    return run_pretraining(TrialSpec.from_dict(spec), key, progress=progress)
+    progress = BatchedProgress(lambda info: updates.put_nowait((key, info)))
+    try:
+        return run_pretraining(TrialSpec.from_dict(spec), key, progress=progress)
+    finally:
+        progress.flush()
 
 
-def _drain(updates: Queue, board: ProgressBoard) -> None:
+def _drain(updates: Queue, board: ProgressBoard, loggers: TrainingLoggers, runs: dict[str, LoggedRun]) -> None:
     while not updates.empty():
         key, info = updates.get_nowait()
         board.update(key, **{k: info.get(k) for k in PROGRESS_KEYS})
+        loggers.log_points(runs[key], unpack_points(info))
+
+
+class _LoggersCallback(LoggerCallback):
+    """Tune's logger-callback hook feeding hsibench's training loggers on the driver (the same as locally)."""
+
+    def __init__(self, loggers: TrainingLoggers, runs: dict[str, LoggedRun]) -> None:
+        self.loggers, self.runs = loggers, runs  # runs: spec key → logger run
+
+    def _run(self, trial) -> LoggedRun:
+        return self.runs[_spec_key(trial.config["spec"])]
+
+    def log_trial_start(self, trial) -> None:
+        self.loggers.start(self._run(trial))
+
+    def log_trial_result(self, iteration, trial, result) -> None:
+        run = self._run(trial)
+        self.loggers.log_points(run, unpack_points(result))
+        if "record_path" in result:
+            record = read_record(result["record_path"])
+            self.loggers.finish(run, final_scores(record), bool(record and record.ok))
 
 
 class _BoardCallback(tune.Callback):
@@ -127,6 +170,7 @@ class RayExecutor(Executor):
     def __init__(self, options: ExecutorOptions) -> None:
         super().__init__(options)
         self._started_ray = False
+        self.result_grid: tune.ResultGrid | None = None
 
     def _address(self) -> str | None:
         return self.options.address or os.environ.get("RAY_ADDRESS")
@@ -144,7 +188,9 @@ class RayExecutor(Executor):
         quiet_tune_environment()
         if not ray.is_initialized():
             if address:
-                runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV}}
+                # plugins and out-of-tree method modules travel too: a node need not have the driver's folders
+                runtime_env = {"env_vars": {**self.options.worker_env, **QUIET_TUNE_ENV},
+                               **plugin_runtime_env(self.options.plugins)}
                 ray.init(address=address, runtime_env=runtime_env, **QUIET_INIT)
                 folders = {"--out": self.options.results_dir, "--cache": self.options.cache_dir}
                 check_shared_folders({option: Path(folder) for option, folder in folders.items() if folder})
@@ -177,13 +223,15 @@ class RayExecutor(Executor):
         updates = Queue(actor_options={"num_cpus": 0})
         pending = {task.remote(job.spec.to_dict(), job.key, updates): job for job in jobs}
         board.note(f"pretraining: {len(jobs)} shared pretraining(s) on Ray before the trials …")
+        loggers, runs = self.training_loggers, {job.key: pretraining_run(job.key, job.trial) for job in jobs}
         for job in jobs:
             board.started(job.key, f"pretraining {job.key[:12]}")
+            loggers.start(runs[job.key])
         errors: dict[str, str] = {}
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
-                _drain(updates, board)
+                _drain(updates, board, loggers, runs)
                 if not done:
                     continue
                 job = pending.pop(done[0])
@@ -194,8 +242,10 @@ class RayExecutor(Executor):
                 except Exception as error:  # a RayTaskError wraps the worker's exception and traceback
                     errors[job.key] = str(error)
         finally:
-            _drain(updates, board)  # progress sent just before a task ended may arrive after it
+            _drain(updates, board, loggers, runs)  # progress sent just before a task ended may arrive after it
             updates.shutdown()
+            for key, run in runs.items():
+                loggers.finish(run, {}, ok=key not in errors)
         return errors
 
     def run_trials(self, trials: list[ResolvedTrial], board: ProgressBoard) -> dict[int, str]:
@@ -206,6 +256,10 @@ class RayExecutor(Executor):
         if self.options.keep_tune_dir:
             board.note(f"Tune's own files (logs, experiment state for Tuner.restore) are kept in {scratch}")
         resources = {"cpu": self.options.cpus_per_trial, "gpu": self.options.gpus_per_trial}
+        callbacks: list[tune.Callback] = [_BoardCallback(board)]
+        if self.training_loggers:
+            runs = {_spec_key(trial.spec.to_dict()): trial_run(trial) for trial in trials}
+            callbacks.append(_LoggersCallback(self.training_loggers, runs))
         tuner = tune.Tuner(
             tune.with_resources(tune_trial, resources),
             param_space={"spec": tune.grid_search([spec.to_dict() for spec in specs])},
@@ -213,11 +267,11 @@ class RayExecutor(Executor):
             tune_config=tune.TuneConfig(trial_dirname_creator=lambda trial: trial.trial_id, reuse_actors=True,
                                         max_concurrent_trials=self.options.max_concurrent),
             run_config=tune.RunConfig(name="trials", storage_path=str(scratch), verbose=0,
-                                      callbacks=[_BoardCallback(board)],
+                                      callbacks=callbacks,
                                       failure_config=tune.FailureConfig(max_failures=self.options.retries)),
         )
         try:
-            grid = tuner.fit()
+            grid = self.result_grid = tuner.fit()  # kept for Python callers: per-epoch metrics and final scores
         finally:
             if not self.options.keep_tune_dir:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -229,6 +283,7 @@ class RayExecutor(Executor):
         return errors
 
     def close(self) -> None:
+        super().close()
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False

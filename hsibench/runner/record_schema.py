@@ -132,6 +132,9 @@ class TrialRecord:
     # added within schema 2 (older records: empty): what the trial spent, in samples and optimiser updates
     # (Method.training_budget: pretrain_steps, pretrain_samples_seen, finetune_updates, episodes, …)
     budget: dict[str, int] = field(default_factory=dict)
+    # added within schema 2 (older records: empty): stage → the epoch curve its method reported, column-wise
+    # ({"epochs", "epoch": […], "loss": […], "validation_accuracy": […]}; see hsibench/runner/curves.py)
+    curves: dict[str, dict[str, Any]] = field(default_factory=dict)
     map_file: str | None = None
     peak_memory_mb: dict[str, float | None] = field(default_factory=dict)
     # --- failed records
@@ -186,7 +189,7 @@ class TrialRecord:
         except TypeError as error:
             raise RecordError(f"{where}: a nested field of the record is malformed: {error}") from None
         for name in ("method_overrides", "protocol_overrides", "config", "protocol", "spec", "versions",
-                     "timings", "peak_memory_mb", "budget"):
+                     "timings", "peak_memory_mb", "budget", "curves"):
             values[name] = values.get(name) or {}
         values["schema"] = schema
         return TrialRecord(path=Path(path) if path else None, **values)

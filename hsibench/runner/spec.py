@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
 import sys
 import typing
@@ -99,13 +100,21 @@ def load_plugins(plugins: typing.Iterable[str]) -> None:
 
     A file is imported under its stem with its folder put on ``sys.path``, so a Ray worker and
     the driver import it under the same name and a module imported already is not run twice
-    (it would register its methods twice).
+    (it would register its methods twice). Where the file does not exist — a Ray node without the
+    driver's folders — the module of that name is imported instead when one is importable and is a
+    file of the same name: what shipping the plugin through ``runtime_env`` puts on the worker's path
+    (:func:`hsibench.runner.plugin_shipping.plugin_runtime_env`). Neither: ``FileNotFoundError``.
     """
     for plugin in plugins:
         if plugin.endswith(".py"):
             path = Path(plugin).resolve()
             if not path.is_file():
-                raise FileNotFoundError(f"plugin file {path} does not exist")
+                if not _import_shipped_plugin(path):
+                    raise FileNotFoundError(
+                        f"plugin file {path} does not exist, and no module {path.stem!r} from a file of that name is "
+                        "importable here; check the path, or ship the plugin to Ray workers through runtime_env "
+                        "(hsibench.runner.plugin_shipping.plugin_runtime_env)")
+                continue
             if path.stem in sys.modules:
                 continue
             if str(path.parent) not in sys.path:
@@ -113,6 +122,25 @@ def load_plugins(plugins: typing.Iterable[str]) -> None:
             importlib.import_module(path.stem)
         elif plugin not in sys.modules:
             importlib.import_module(plugin)
+
+
+def _import_shipped_plugin(path: Path) -> bool:
+    """Import, by its stem, the copy of a missing plugin file found on ``sys.path``; False when there is none.
+
+    Only a single-file module of the plugin's own file name counts, so a missing ``/gone/svm_extra.py``
+    never silently imports some installed package that happens to share the stem.
+    """
+    module = sys.modules.get(path.stem)
+    if module is not None:
+        return Path(getattr(module, "__file__", None) or "").name == path.name
+    try:
+        spec = importlib.util.find_spec(path.stem)
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin or Path(spec.origin).name != path.name:
+        return False
+    importlib.import_module(path.stem)
+    return True
 
 
 def split_overrides(pairs: dict[str, Any], method: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:

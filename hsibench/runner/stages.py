@@ -15,6 +15,7 @@ from typing import Any
 
 from hsibench.methods import create_method
 from hsibench.methods.pretraining_cache import PretrainingCache
+from hsibench.runner.curves import CurveRecorder
 from hsibench.runner.layout import ResultsLayout
 from hsibench.runner.records import write_json_atomically
 from hsibench.runner.source_domains import source_domain
@@ -56,7 +57,8 @@ def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None,
     """Run one stage job (``prepare`` fills the cache) and return its record; raises on failure."""
     started, clock = utc_now(), time.perf_counter()
     resolved = resolved or resolve(spec)
-    context = trial_context(spec, progress)
+    curves = CurveRecorder(progress)
+    context = trial_context(spec, curves)
     method = create_method(spec.method, context, spec.preset, config=resolved.config)
     source = source_domain(resolved.protocol, method.info.uses_source_labels, spec.method)
     actual_key = method.pretraining_key(source)
@@ -67,6 +69,6 @@ def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None,
     record = {"key": key, "method": spec.method, "seed": spec.seed, "preset": spec.preset,
               "protocol_name": resolved.protocol.name, "started_at": started, "finished_at": utc_now(),
               "seconds": time.perf_counter() - clock, "device": str(context.device), "cache_dir": str(context.cache_dir),
-              "code": method.code_digest()}
+              "code": method.code_digest(), "curves": curves.to_dict()}
     write_json_atomically(ResultsLayout(Path(spec.out_dir)).pretraining_record_path(resolved.protocol.name, key), record)
     return record

@@ -35,6 +35,7 @@ from hsibench.runner.audit_modes import (
     probe_detail,
     test_checkpoint_probe,
 )
+from hsibench.runner.curves import CurveRecorder
 from hsibench.runner.environment import package_versions, peak_memory_megabytes
 from hsibench.runner.layout import ResultsLayout, default_pretraining_cache
 from hsibench.runner.metrics import score_predictions
@@ -141,7 +142,8 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
     if spec.audit == RNG_CHAINING and not numpy_only_seeding_active():
         raise AuditModeError(f"{spec.label}: an {RNG_CHAINING!r} trial runs only inside its chain, in seed order "
                              "(hsibench.runner.chain.run_chained, which `hsibench audit` uses)")
-    context = trial_context(spec, progress)
+    curves = CurveRecorder(progress)  # every epoch the method reports, kept for the record
+    context = trial_context(spec, curves)
     protocol = resolved.protocol
     timings: dict[str, float | None] = {}
 
@@ -204,6 +206,7 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
                                 len(split.test), split.excluded_by_buffer, tuple(split.skipped_classes))
     record.timings, record.pretraining_key = timings, pretraining_key
     record.budget = method.training_budget()
+    record.curves = curves.to_dict()
     if context.checkpoint_probe is not None:
         record.audit_detail = probe_detail(context.checkpoint_probe)
     record.peak_memory_mb = {"process_rss": peak_memory_megabytes(),
