@@ -106,3 +106,17 @@ def test_shared_pretraining_on_ray_shows_its_epoch_progress_on_the_driver(ray_cl
     assert executor.run_stage(jobs, board) == {}
     assert {"stage": "pretrain", "epoch": 1, "epochs": 1, "loss": 0.5} in board.updates
     assert not board.running, "the stage's entry leaves the board when it ends"
+
+
+def test_a_trial_no_node_can_hold_is_refused_up_front_with_the_numbers(ray_cluster, tmp_path: Path) -> None:
+    settings = TrialSettings(out_dir=tmp_path, cache_dir=tmp_path / "cache", preset="smoke", plugins=(PLUGIN,), threads=1)
+    specs = plan_trials([CENTROID], "demo", [1330], settings)
+    executor = create_executor("ray", ExecutorOptions(results_dir=tmp_path, memory_per_trial_mb=10**9))
+    with pytest.raises(ResourceRequestError, match=r"needs 1,000,000,000 MB \(--memory-per-trial\), but the largest "
+                                                   r"Ray node offers [\d,]+ MB"):
+        run_campaign(specs, executor, stream=io.StringIO(), live=False)
+    assert not (tmp_path / "demo" / "runs").exists(), "refused before any trial ran"
+    executor = create_executor("ray", ExecutorOptions(results_dir=tmp_path))
+    executor.start()
+    executor.admit(resolve_unique(specs))  # the estimate fits this machine: no error, and a request is made
+    assert executor._memory_mb and all(mb > 900 for mb in executor._memory_mb.values())

@@ -82,6 +82,9 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
                           "(default 2; a trial that raises is recorded as failed, never retried)")
     how.add_argument("--max-concurrent", type=positive_int, metavar="N",
                      help="Ray: at most N trials at once (default: as many as the cluster's CPUs/GPUs allow)")
+    how.add_argument("--memory-per-trial", type=float, metavar="MB",
+                     help="Ray: memory each trial requests, so no node runs more trials than fit (default: estimated "
+                          "from the trial's scenes and model, see hsibench/runner/memory.py; 0 requests none)")
     how.add_argument("--keep-tune-dir", action="store_true",
                      help="Ray: keep Tune's own storage (logs, experiment state) under OUT/tmp/ instead of removing it")
     how.add_argument("--logger", action="append", default=[], metavar="NAME",
@@ -115,7 +118,7 @@ def trial_executor(args: argparse.Namespace, settings):
                               gpus_per_trial=args.gpus_per_trial, address=args.address, worker_env=env,
                               device=args.device, retries=args.retries, max_concurrent=args.max_concurrent,
                               keep_tune_dir=args.keep_tune_dir, loggers=tuple(dict.fromkeys(args.logger)),
-                              plugins=settings.plugins)
+                              plugins=settings.plugins, memory_per_trial_mb=args.memory_per_trial)
     return create_executor(args.executor, options)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from hsibench.data.errors import SceneOptionError, UnknownSceneError
+from hsibench.data.preloaded import preloaded
 from hsibench.data.scene import GroundTruth, Scene
 from hsibench.registry import Registry
 
@@ -116,8 +117,11 @@ def get_scene_source(name: str) -> SceneSource:
 
 
 def load_scene(name: str, **options: Any) -> Scene:
-    return get_scene_source(name).load(**options)
+    """The scene, from its source — or, inside :func:`~hsibench.data.preloaded.preloaded_scenes`, ready-made."""
+    scene = preloaded(name, options)
+    return scene if scene is not None else get_scene_source(name).load(**options)
 
 
 def load_ground_truth(name: str, **options: Any) -> GroundTruth:
-    return get_scene_source(name).load_ground_truth(**options)
+    scene = preloaded(name, options)
+    return scene.ground_truth if scene is not None else get_scene_source(name).load_ground_truth(**options)

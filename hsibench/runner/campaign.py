@@ -84,6 +84,7 @@ def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False
     try:
         if todo:
             executor.start()
+            executor.admit(todo)
             jobs, _ = plan_pretraining(todo)
             stage_errors = executor.run_stage(jobs, board)
             blocked = {run_id: job.key for job in jobs if job.key in stage_errors for run_id in job.trials}

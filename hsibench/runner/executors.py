@@ -48,6 +48,8 @@ class ExecutorOptions:
     keep_tune_dir: bool = False  # Ray: keep Tune's own storage (logs, experiment state) under the results folder
     loggers: tuple[str, ...] = ()  # training loggers (--logger tensorboard|mlflow), see runner/training_loggers.py
     plugins: tuple[str, ...] = ()  # Ray, joined cluster: plugin modules shipped to the workers through runtime_env
+    memory_per_trial_mb: float | None = None  # Ray: memory each trial requests (None: estimated, runner/memory.py; 0: none)
+    share_scenes: bool = True  # Ray: each scene cube once per node in the object store, not once per trial
 
 
 class Executor(abc.ABC):
@@ -64,6 +66,9 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def start(self) -> None:
         """Acquire resources; raise :class:`ResourceRequestError` at once when a request cannot be met."""
+
+    def admit(self, trials: list[ResolvedTrial]) -> None:  # noqa: B027 — optional hook
+        """After :meth:`start`, before any work: refuse (:class:`ResourceRequestError`) trials no node can hold."""
 
     @abc.abstractmethod
     def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:

@@ -31,6 +31,8 @@ from ray import tune
 from ray.tune.logger import LoggerCallback
 from ray.util.queue import Queue
 
+from hsibench.data import load_scene
+from hsibench.data.preloaded import SceneKey, preloaded_scenes, scene_key
 from hsibench.runner.executors import (
     Executor,
     ExecutorOptions,
@@ -39,11 +41,13 @@ from hsibench.runner.executors import (
     register_executor,
 )
 from hsibench.runner.layout import ResultsLayout
+from hsibench.runner.memory import MB, estimate_trial_memory
 from hsibench.runner.plugin_shipping import plugin_runtime_env
 from hsibench.runner.progress import BatchedProgress, ProgressBoard, describe_record, unpack_points
 from hsibench.runner.ray_orphans import end_orphans_before_starting_ray
 from hsibench.runner.records import read_record
 from hsibench.runner.shared_folders import check_shared_folders
+from hsibench.runner.source_domains import needs_source
 from hsibench.runner.spec import ResolvedTrial, TrialSpec
 from hsibench.runner.stages import PretrainingJob, run_pretraining
 from hsibench.runner.training_loggers import (
@@ -82,7 +86,24 @@ def start_local_ray(num_cpus: int | None = None) -> None:
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **QUIET_INIT)
 
 
-def tune_trial(config: dict[str, Any]) -> None:
+def shared_scene_refs(trials: list[ResolvedTrial]) -> dict[SceneKey, ray.ObjectRef]:
+    """Each scene the trials load, loaded once here and put in Ray's object store (one copy per node, read-only)."""
+    refs: dict[SceneKey, ray.ObjectRef] = {}
+    for trial in trials:
+        regions = [trial.protocol.target, *(trial.protocol.sources if needs_source(trial.entry.info) else ())]
+        for region in regions:
+            key = scene_key(region.scene, region.option_values)
+            if key not in refs:
+                refs[key] = ray.put(load_scene(region.scene, **region.option_values))
+    return refs
+
+
+def _shared_scenes(refs: dict[SceneKey, ray.ObjectRef] | None) -> Any:
+    """On a worker: the shared scenes mapped zero-copy from the node's object store, answering ``load_scene``."""
+    return preloaded_scenes({key: ray.get(ref) for key, ref in (refs or {}).items()})
+
+
+def tune_trial(config: dict[str, Any], scene_refs: dict[SceneKey, ray.ObjectRef] | None = None) -> None:
     """The Tune function trainable: one trial; its epochs reported to Tune as they come, its record written here.
 
     Every epoch's values reach the driver (batched, see :class:`BatchedProgress`): each report's
@@ -92,7 +113,8 @@ def tune_trial(config: dict[str, Any]) -> None:
     """
     spec = TrialSpec.from_dict(config["spec"])
     progress = BatchedProgress(lambda info: tune.report({"progress": 1, **info}))
-    record = execute_trial(spec, progress)
+    with _shared_scenes(scene_refs):
+        record = execute_trial(spec, progress)
     progress.flush()
     scores = {name: getattr(record, name) for name in FINAL_SCORES} if record.ok else {}
     tune.report({"progress": 0, "status": record.status, "record_path": str(record.path), **scores})
@@ -102,11 +124,13 @@ def _spec_key(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, default=str)
 
 
-def _pretrain_task(spec: dict[str, Any], key: str, updates: Queue) -> dict[str, Any]:
+def _pretrain_task(spec: dict[str, Any], key: str, updates: Queue,
+                   scene_refs: dict[SceneKey, ray.ObjectRef] | None = None) -> dict[str, Any]:
     """One shared pretraining on a worker; its epoch progress goes to the driver through ``updates``."""
     progress = BatchedProgress(lambda info: updates.put_nowait((key, info)))
     try:
-        return run_pretraining(TrialSpec.from_dict(spec), key, progress=progress)
+        with _shared_scenes(scene_refs):
+            return run_pretraining(TrialSpec.from_dict(spec), key, progress=progress)
     finally:
         progress.flush()
 
@@ -171,6 +195,8 @@ class RayExecutor(Executor):
         super().__init__(options)
         self._started_ray = False
         self.result_grid: tune.ResultGrid | None = None
+        self._memory_mb: dict[str, float] = {}  # run id → the memory its trial requests
+        self._scene_refs: dict[SceneKey, ray.ObjectRef] | None = None
 
     def _address(self) -> str | None:
         return self.options.address or os.environ.get("RAY_ADDRESS")
@@ -214,14 +240,35 @@ class RayExecutor(Executor):
     def _resources(self) -> dict[str, float]:
         return {"num_cpus": self.options.cpus_per_trial, "num_gpus": self.options.gpus_per_trial}
 
+    def admit(self, trials: list[ResolvedTrial]) -> None:
+        """Each trial's memory request (estimated, or ``memory_per_trial_mb``), refused when no node could hold it."""
+        fixed = self.options.memory_per_trial_mb
+        estimates = {t.run_id: (fixed, f"{fixed:,.0f} MB (--memory-per-trial)") if fixed is not None else
+                     ((e := estimate_trial_memory(t, self.options.share_scenes)).total_mb, e.describe()) for t in trials}
+        self._memory_mb = {run_id: megabytes for run_id, (megabytes, _) in estimates.items()}
+        largest = max((node["Resources"].get("memory", 0) / MB for node in ray.nodes() if node.get("Alive")), default=0)
+        for trial in trials:
+            megabytes, how = estimates[trial.run_id]
+            if megabytes > largest:
+                raise ResourceRequestError(
+                    f"{trial.spec.label} needs {how}, but the largest Ray node offers {largest:,.0f} MB of memory to "
+                    "tasks. Join a cluster with bigger nodes (--address), or set --memory-per-trial MB if the "
+                    "estimate is too high for your trials (0 asks for no memory at all)")
+        if self.options.share_scenes and trials:
+            self._scene_refs = shared_scene_refs(trials)
+
+    def _memory_bytes(self, trial: ResolvedTrial) -> int:
+        return int(self._memory_mb.get(trial.run_id, 0) * MB)
+
     def run_stage(self, jobs: list[PretrainingJob], board: ProgressBoard) -> dict[str, str]:
         if not jobs:
             return {}
         # max_retries reruns a task whose worker died; an exception in prepare is not retried (retry_exceptions off)
-        task = ray.remote(_pretrain_task).options(**self._resources(), max_retries=self.options.retries)
+        task = ray.remote(_pretrain_task).options(**self._resources(), max_retries=self.options.retries,
+                                                  memory=max(self._memory_bytes(job.trial) for job in jobs) or None)
         # a small actor (no CPU held): workers put their epoch progress, the driver shows it while it waits
         updates = Queue(actor_options={"num_cpus": 0})
-        pending = {task.remote(job.spec.to_dict(), job.key, updates): job for job in jobs}
+        pending = {task.remote(job.spec.to_dict(), job.key, updates, self._scene_refs): job for job in jobs}
         board.note(f"pretraining: {len(jobs)} shared pretraining(s) on Ray before the trials …")
         loggers, runs = self.training_loggers, {job.key: pretraining_run(job.key, job.trial) for job in jobs}
         for job in jobs:
@@ -255,13 +302,18 @@ class RayExecutor(Executor):
         scratch = ResultsLayout(self.options.results_dir).new_scratch_dir("ray-tune")
         if self.options.keep_tune_dir:
             board.note(f"Tune's own files (logs, experiment state for Tuner.restore) are kept in {scratch}")
-        resources = {"cpu": self.options.cpus_per_trial, "gpu": self.options.gpus_per_trial}
+        memory = {_spec_key(trial.spec.to_dict()): self._memory_bytes(trial) for trial in trials}
+        base = {"cpu": self.options.cpus_per_trial, "gpu": self.options.gpus_per_trial}
+
+        def resources(config: dict[str, Any]) -> dict[str, float]:  # each trial's own memory request
+            return {**base, "memory": memory[_spec_key(config["spec"])]}
+
         callbacks: list[tune.Callback] = [_BoardCallback(board)]
         if self.training_loggers:
             runs = {_spec_key(trial.spec.to_dict()): trial_run(trial) for trial in trials}
             callbacks.append(_LoggersCallback(self.training_loggers, runs))
         tuner = tune.Tuner(
-            tune.with_resources(tune_trial, resources),
+            tune.with_resources(tune.with_parameters(tune_trial, scene_refs=self._scene_refs), resources),
             param_space={"spec": tune.grid_search([spec.to_dict() for spec in specs])},
             # reused actors keep torch, sklearn and the loaded scenes imported: seconds saved per trial
             tune_config=tune.TuneConfig(trial_dirname_creator=lambda trial: trial.trial_id, reuse_actors=True,
@@ -284,6 +336,7 @@ class RayExecutor(Executor):
 
     def close(self) -> None:
         super().close()
+        self._scene_refs = None  # the driver's references: the object store frees the cubes
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
