@@ -20,7 +20,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_hardware, bench_inference, bench_input_pipeline, bench_ray_cluster, bench_runner
+from benchmarks import (
+    bench_hardware,
+    bench_inference,
+    bench_input_pipeline,
+    bench_ray_cluster,
+    bench_runner,
+    bench_scene_sharing,
+)
 from benchmarks.common import BenchOptions, Measurement, measurement_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -41,6 +48,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[BenchOptions, argparse.Namespace], li
     "hardware": ("3 hardware use (GFLOP/s)", lambda options, args: bench_hardware.run(options)),
     "runner": ("4 shared pretraining + 5 Ray vs local", lambda options, args: bench_runner.run(options)),
     "cluster": ("6 two Ray nodes vs one, Ray start-up before/after", lambda options, args: bench_ray_cluster.run()),
+    "scenes": ("7 peak memory of 4 concurrent Ray trials, scene per worker vs shared",
+               lambda options, args: bench_scene_sharing.run()),
 }
 
 

@@ -37,6 +37,7 @@ LAYER_OF_PART = {
     "report": "report",
     "audit": "audit",
     "cli": "cli",
+    "api": "cli",  # the Python API is the CLI's peer: the top of the layers
 }
 
 #: registries and the modules that register into them, which the registry must not import (it names them as data)
@@ -49,6 +50,9 @@ REGISTRANTS = {
 
 #: modules whose strings name packages they *find* (a meta-path finder), not ones they import
 FINDS_NOT_IMPORTS = {"hsibench._checkout"}
+#: the one upward name allowed: the package root is the public face of the Python API (``hsibench.run``…); its lazy
+#: table imports nothing until a user reads the name, so every module importing the package stays light
+PUBLIC_FACADE = ("hsibench", "hsibench.api")
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,8 @@ def layering_violations(named: bool = False) -> list[str]:
     pairs = ((name, edge) for name, source in import_graph().items() for edge in source.named
              if name not in FINDS_NOT_IMPORTS) if named else edges()
     for origin, edge in pairs:
+        if named and (origin, edge.target) == PUBLIC_FACADE:
+            continue
         origin_layer, target_layer = layer(origin), layer(edge.target)
         if origin_layer and target_layer and LAYERS.index(target_layer) > LAYERS.index(origin_layer):
             found.append(f"{origin} ({origin_layer}) → {edge.target} ({target_layer})  at {edge.where}"

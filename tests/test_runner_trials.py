@@ -330,7 +330,7 @@ def test_progress_board_counts_trials(live: bool) -> None:
                      kappa=0.3, timings={"total_s": 1.0})
     failed = TrialRecord(run_id="b", status="failed", method="m", seed=2,
                          error=ErrorDetail("RuntimeError", "boom"))
-    assert describe_record(ok) == "OA 50.00%  AA 40.00%  κ 0.3000  (1.0 s)"
+    assert describe_record(ok) == "OA 50.00%  AA 40.00%  κ ×100 30.00  (1.0 s)"
     board.finished("a", ok.ok, describe_record(ok))
     board.finished("b", failed.ok, describe_record(failed), "m/seed 2")
     board.close()

@@ -49,10 +49,11 @@ def describe_progress(info: dict[str, Any]) -> str:
 def describe_record(record: TrialRecord) -> str:
     """One line of a finished trial: its scores, or its error."""
     if record.ok:
-        kappa_text = f"{record.kappa:.4f}" if record.kappa is not None else "n/a"
+        # κ ×100, as in every table (papers print it beside OA and AA in %)
+        kappa_text = f"{100 * record.kappa:.2f}" if record.kappa is not None else "n/a"
         seconds = record.timings.get("total_s")
         return (f"OA {100 * record.overall_accuracy:.2f}%  AA {100 * record.average_accuracy:.2f}%  "
-                f"κ {kappa_text}" + (f"  ({seconds:.1f} s)" if seconds is not None else ""))
+                f"κ ×100 {kappa_text}" + (f"  ({seconds:.1f} s)" if seconds is not None else ""))
     error = record.error
     return f"{error.type}: {error.message}".strip() if error else "failed"
 
