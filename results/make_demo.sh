@@ -10,10 +10,10 @@ for method in s2former mae svm cnn3d ssftt dcfsl finetune; do
 done
 hsibench ablate --protocol demo --out "$out"
 hsibench sweep --protocol demo --method s2former --method mae --method svm --sweep shots=1,2,3,4,5 --out "$out"
-hsibench table main --protocol demo --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" > /dev/null
-hsibench table ablation --protocol demo --out "$out" > /dev/null
-hsibench table shots --protocol demo --methods s2former,mae,svm --out "$out" > /dev/null
-hsibench figure maps --protocol demo --seed 1330 --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out"
-hsibench figure ablation --protocol demo --out "$out"
-hsibench figure shots --protocol demo --methods s2former,mae,svm --out "$out"
+hsibench table main --protocol demo --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" --write > /dev/null
+hsibench table ablation --protocol demo --out "$out" --write > /dev/null
+hsibench table shots --protocol demo --methods s2former,mae,svm --out "$out" --write > /dev/null
+hsibench figure maps --protocol demo --seed 1330 --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" --write
+hsibench figure ablation --protocol demo --out "$out" --write
+hsibench figure shots --protocol demo --methods s2former,mae,svm --out "$out" --write
 echo "results/demo regenerated in $(( $(date +%s) - started )) s"

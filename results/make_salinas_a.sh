@@ -16,12 +16,12 @@ for method in s2former mae svm cnn3d ssftt dcfsl finetune; do
 done
 hsibench ablate --protocol sa_a_r2l --preset cpu --out "$out"
 hsibench sweep --protocol sa_a_r2l --method s2former --method mae --method svm --preset cpu --sweep shots=1,2,3,4,5 --out "$out"
-hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --out "$out" > /dev/null
-hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" > /dev/null
-hsibench table ablation --protocol sa_a_r2l --out "$out" > /dev/null
-hsibench table shots --protocol sa_a_r2l --methods s2former,mae,svm --out "$out" > /dev/null
-hsibench figure maps --protocol sa_a --seed 1330 --methods s2former,mae,svm,cnn3d,ssftt --out "$out"
-hsibench figure maps --protocol sa_a_r2l --seed 1330 --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out"
-hsibench figure ablation --protocol sa_a_r2l --out "$out"
-hsibench figure shots --protocol sa_a_r2l --methods s2former,mae,svm --out "$out"
+hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --out "$out" --write > /dev/null
+hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" --write > /dev/null
+hsibench table ablation --protocol sa_a_r2l --out "$out" --write > /dev/null
+hsibench table shots --protocol sa_a_r2l --methods s2former,mae,svm --out "$out" --write > /dev/null
+hsibench figure maps --protocol sa_a --seed 1330 --methods s2former,mae,svm,cnn3d,ssftt --out "$out" --write
+hsibench figure maps --protocol sa_a_r2l --seed 1330 --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --out "$out" --write
+hsibench figure ablation --protocol sa_a_r2l --out "$out" --write
+hsibench figure shots --protocol sa_a_r2l --methods s2former,mae,svm --out "$out" --write
 echo "results/sa_a and results/sa_a_r2l regenerated in $(( $(date +%s) - started )) s"

@@ -61,7 +61,12 @@ def test_class_colours_are_fixed_by_class_id() -> None:
     assert len({class_colour(c) for c in range(1, 17)}) == 16  # Indian Pines' and Salinas' 16 classes all differ
 
 
-def test_figure_command_prints_the_files(results: Path, capsys) -> None:
-    assert main(["figure", "shots", "--protocol", "demo", "--out", str(results)]) == 0
+def test_figure_command_says_where_the_files_would_go_and_writes_only_when_asked(results: Path, capsys) -> None:
+    argv = ["figure", "shots", "--protocol", "demo", "--out", str(results)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"would write {results / 'demo' / 'figures' / name}" for name in ("shots.png", "shots.pdf")]
+    assert not (results / "demo" / "figures").exists()
+    assert main(argv + ["--write"]) == 0
     printed = capsys.readouterr().out.split()
-    assert [Path(p).name for p in printed] == ["shots.png", "shots.pdf"]
+    assert [Path(p).name for p in printed] == ["shots.png", "shots.pdf"] and all(Path(p).is_file() for p in printed)

@@ -19,7 +19,7 @@ from hsibench.provenance.machine import MachineInfo
 from hsibench.report import ReportError, ReportRequest, make_table, to_csv, to_latex, to_markdown
 from hsibench.report.collect import Group
 from hsibench.report.multiple_testing import holm_adjust
-from hsibench.report.statistics import paired_wilcoxon
+from hsibench.report.statistics import PAIRED_TEST, paired_wilcoxon
 from hsibench.runner import protocol_identity
 from hsibench.runner.record_schema import ClassScore, CodeProvenance, ErrorDetail, SplitSummary, TrialRecord
 from hsibench.runner.records import write_record
@@ -226,10 +226,9 @@ def test_adjusted_p_is_holm_over_every_test_of_the_table(results: Path) -> None:
     by_seed = {seed: 100 * value for seed, value in zip(SEEDS, PROPOSED)}
     mixed = {seed: 100 * value for seed, value in zip(SEEDS, MIXED)}
     assert cell(table, "OA (%)", "mixed").p_unadjusted == paired_wilcoxon(by_seed, mixed)[0]
-    assert ("*: differs from s2former at Holm-adjusted p < 0.05 (two-sided Wilcoxon signed-rank test on per-seed "
-            "values, paired by seed over the seeds both methods ran; seeds with a zero difference are dropped before "
-            "ranking, as scipy's zero_method = wilcox does, and p = 1 where the two agree on every seed; "
+    assert (f"*: differs from S²Former at Holm-adjusted p < 0.05 ({PAIRED_TEST}; "
             f"Holm–Bonferroni over the {MAIN_TESTS} paired tests of this table).") in table.caption
+    assert PAIRED_TEST.startswith("two-sided Wilcoxon signed-rank test on per-seed values, paired by seed")
     assert "no difference can reach" not in table.caption
 
 
@@ -261,7 +260,7 @@ def test_a_table_without_a_paired_test_says_so(results: Path) -> None:
     make_record(results, "lonely", 1330, 0.5)  # one seed: nothing to pair
     table, _ = make_table("main", request(results, methods=["s2former", "lonely"]))
     assert not family_of(table)
-    assert "No significance test (no method shares two seeds with s2former here)." in table.caption
+    assert "No significance test (no method shares two seeds with S²Former here)." in table.caption
     assert "Holm" not in table.caption
 
 
@@ -279,7 +278,7 @@ def test_daft_on_unlabeled_target_pixels_is_called_transductive_in_the_caption()
     caption = _caption("Ablation", [inductive, transductive, switched_off], 1, None, 0.05, tests=0)
     start = caption.index("Transductive fine-tuning: ")
     sentence = caption[start:caption.index("(never their labels).", start)]
-    assert sentence.startswith("Transductive fine-tuning: s2former-daft-unlabeled ran with daft_unlabeled = True")
+    assert sentence.startswith("Transductive fine-tuning: S²Former (daft-unlabeled) ran with daft_unlabeled = True")
     assert "unlabeled target pixels" in sentence and "test pixels' spectra" in sentence
     assert "no-daft" not in sentence
     assert "Transductive" not in _caption("Ablation", [inductive, switched_off], 1, None, 0.05, tests=0)
@@ -290,7 +289,7 @@ def test_an_ablation_with_daft_unlabeled_runs_says_they_are_transductive(results
         make_record(results, "s2former-daft-unlabeled", seed, value, method_base="s2former",
                     config={"width": 8, "daft_unlabeled": True})
     ablation, _ = make_table("ablation", request(results))
-    assert "Transductive fine-tuning: s2former-daft-unlabeled ran with daft_unlabeled = True" in ablation.caption
+    assert "Transductive fine-tuning: S²Former (daft-unlabeled) ran with daft_unlabeled = True" in ablation.caption
     main, _ = make_table("main", request(results, methods=["s2former", "worse", "mixed"]))
     assert "Transductive" not in main.caption
 
@@ -314,7 +313,7 @@ def test_latex_is_a_well_formed_tabular(results: Path, tmp_path: Path) -> None:
         assert row.rstrip().endswith(r"\\")
         assert unescaped(row, "&") == len(table.columns), row  # columns − 1 separators, plus the label column
     assert r"\begin{tabular}{l" + "c" * len(table.columns) + "}" in latex
-    assert r"Meadows\_\&\_grass" in latex and r"\textbf{" in latex and r"$^{*}$" in latex
+    assert r"Meadows \& grass" in latex and r"\textbf{" in latex and r"$^{*}$" in latex
     if shutil.which("pdflatex"):  # compile for real where a TeX installation exists
         document = tmp_path / "table.tex"
         document.write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n" + latex + "\\end{document}\n")
@@ -337,21 +336,27 @@ def test_csv_holds_every_cell_at_full_precision(results: Path) -> None:
     table, _ = make_table("main", request(results))
     rows = list(csv.DictReader(io.StringIO(to_csv(table))))
     assert len(rows) == len(table.rows) * len(table.columns)
-    overall = next(r for r in rows if r["Class"] == "OA (%)" and r["column"] == "s2former")
+    overall = next(r for r in rows if r["Class"] == "OA (%)" and r["column_key"] == "s2former")
+    assert overall["column"] == "S²Former"  # the header shown; column_key is the registry name
     assert float(overall["mean"]) == pytest.approx(100 * statistics.mean(PROPOSED), abs=1e-9)
     assert overall["p_value"] == overall["p_unadjusted"] == ""  # the reference has no test
     header = next(csv.reader(io.StringIO(to_csv(table))))
     assert header[header.index("p_value") + 1] == "p_unadjusted"
-    worse = next(r for r in rows if r["Class"] == "OA (%)" and r["column"] == "worse")
+    worse = next(r for r in rows if r["Class"] == "OA (%)" and r["column_key"] == "worse")
     assert float(worse["p_value"]) == cell(table, "OA (%)", "worse").p_value
     assert float(worse["p_unadjusted"]) == cell(table, "OA (%)", "worse").p_unadjusted
     assert float(worse["p_unadjusted"]) < float(worse["p_value"])
 
 
-def test_table_command_prints_and_writes_every_format(results: Path, capsys) -> None:
-    assert main(["table", "main", "--protocol", "demo", "--out", str(results), "--format", "latex"]) == 0
+def test_table_command_writes_every_format_only_when_asked(results: Path, tmp_path: Path, capsys) -> None:
+    argv = ["table", "main", "--protocol", "demo", "--out", str(results), "--format", "latex"]
+    assert main(argv + ["--write"]) == 0
     assert r"\begin{tabular}" in capsys.readouterr().out
-    assert all((results / "demo" / f"main.{extension}").is_file() for extension in ("md", "tex", "csv"))
+    written = {extension: results / "demo" / f"main.{extension}" for extension in ("md", "tex", "csv")}
+    assert all(path.is_file() for path in written.values())
+    assert main(argv + ["--to", str(tmp_path / "paper")]) == 0
+    assert sorted(p.name for p in (tmp_path / "paper").iterdir()) == ["main.csv", "main.md", "main.tex"]
+    assert (tmp_path / "paper" / "main.tex").read_text() == written["tex"].read_text()
 
 
 def test_pretraining_on_the_target_scene_is_called_transductive_in_the_caption() -> None:
@@ -369,7 +374,7 @@ def test_pretraining_on_the_target_scene_is_called_transductive_in_the_caption()
     across = Group("mae", None, {1: trial_record("mae", 1, halves, pretrains=True)})
     assert pretrained.pretrains_on_target and not supervised.pretrains_on_target and not across.pretrains_on_target
     caption = _caption("Main", [pretrained, supervised, across], 1, None, 0.05, tests=0)
-    assert "Transductive self-supervision: s2former pretrained on the target scene's own pixels" in caption
+    assert "Transductive self-supervision: S²Former pretrained on the target scene's own pixels" in caption
     # the transductive sentence alone (the provenance phrase after it names every method's code)
     sentence = caption[caption.index("Transductive"):caption.index("because this protocol's source is its target.")]
-    assert "mae" not in sentence and "Transductive" not in _caption("Main", [across], 1, None, 0.05, tests=0)
+    assert "MAE" not in sentence and "Transductive" not in _caption("Main", [across], 1, None, 0.05, tests=0)

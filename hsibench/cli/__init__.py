@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "hsibench.cli.tune_commands",
     "hsibench.cli.audit_commands",
     "hsibench.cli.report_commands",
+    "hsibench.cli.predict_commands",
+    "hsibench.cli.html_report_commands",
 )
 
 

@@ -11,8 +11,10 @@ from hsibench.report.render import RENDERERS, render, to_csv, to_latex, to_markd
 _NAMES = {
     "Group": "collect", "ReportError": "collect", "group_records": "collect", "matching_records": "collect",
     "records_table": "collect",
-    "FIGURES": "outputs", "TABLES": "outputs", "ReportRequest": "outputs", "make_figure": "outputs",
-    "make_table": "outputs",
+    "FIGURES": "outputs", "TABLES": "outputs", "ReportRequest": "outputs", "build_table": "outputs",
+    "default_methods": "outputs", "make_figure": "outputs", "make_table": "outputs", "table_paths": "outputs",
+    "write_table": "outputs",
+    "class_display_name": "display", "latex_label": "display", "method_display_name": "display",
     "MixedCodeError": "provenance", "code_status": "provenance",
     "STD_KINDS": "statistics", "paired_wilcoxon": "statistics", "summarise": "statistics",
     "Cell": "table_model", "Table": "table_model",

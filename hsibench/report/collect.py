@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hsibench.protocol.protocol import parse_region
+from hsibench.report.display import method_display_name
 from hsibench.report.errors import ReportError
 from hsibench.report.provenance import check_single_code
 from hsibench.runner.record_schema import TrialRecord
@@ -47,6 +48,19 @@ class Group:
     method: str
     sweep_value: Any
     by_seed: dict[int, TrialRecord]
+
+    @property
+    def base(self) -> str | None:
+        """The method this one is a variant of (an ablation), as its records say; None for a method."""
+        return next((r.method_base for r in self.by_seed.values() if r.method_base), None)
+
+    @property
+    def family(self) -> str | None:
+        return next((r.family for r in self.by_seed.values() if r.family), None)
+
+    @property
+    def display_name(self) -> str:
+        return method_display_name(self.method, self.base)
 
     @property
     def uses_source_labels(self) -> bool:

@@ -1,26 +1,37 @@
-"""From a results folder to written tables and figures: record selection + builders + files.
+"""From a results folder to tables and figures: record selection, builders, and — only when asked — files.
 
 Kinds are registered by name so the CLI only looks them up: tables ``main``, ``ablation``,
 ``shots`` (and ``sweep`` over any key); figures ``maps``, ``shots``, ``ablation``.
+
+Building reads records and writes nothing (:func:`build_table`, ``TABLES``); :func:`write_table`
+writes a built table in every format, by default next to its records (``DIR/<protocol>/<name>.md|tex|csv``)
+or into a folder given. Figures are drawn into the folder asked for, or, for a dry run, into a
+temporary one that is then removed (:func:`make_figure` with ``write=False``).
+
+Default columns (no ``methods`` asked for): ``main`` and sweep tables show the protocol's methods
+that have records — never an ablation variant (a record whose ``method_base`` is set) — the proposed
+method first and the baselines in the order of :func:`~hsibench.report.display.method_order_key`;
+``ablation`` shows the proposed method, then its variants by name.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hsibench.protocol import load_protocol
-from hsibench.protocol.protocol import protocol_identity
+from hsibench.protocol.protocol import Protocol, protocol_identity
 from hsibench.report.collect import Group, ReportError, group_records, matching_records
-from hsibench.report.figures import ablation_figure, maps_figure, sweep_figure
+from hsibench.report.display import latex_label, method_order_key
 from hsibench.report.render import RENDERERS, render
 from hsibench.report.table_model import Table
 from hsibench.report.tables import DEFAULT_ALPHA, PROPOSED_METHOD, ablation_table, main_table, sweep_table
 from hsibench.runner.layout import ResultsLayout
+from hsibench.runner.record_schema import TrialRecord
 from hsibench.runner.records import load_records
-from hsibench.runner.spec import apply_protocol_overrides
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,16 @@ class ReportRequest:
         return ResultsLayout(Path(self.results_dir))
 
 
+def requested_protocol(request: ReportRequest) -> Protocol:
+    """The protocol with the request's overrides (the runner's coercion is imported only when there are some)."""
+    protocol = load_protocol(request.protocol)
+    if not request.protocol_overrides:
+        return protocol
+    from hsibench.runner.spec import apply_protocol_overrides
+
+    return apply_protocol_overrides(protocol, request.protocol_overrides)
+
+
 def protocol_label(request: ReportRequest) -> str:
     """``demo`` or ``demo (split_mode=clean)``: the protocol as the table's caption names it."""
     changes = ", ".join(f"{k}={v}" for k, v in sorted(request.protocol_overrides.items()))
@@ -52,44 +73,76 @@ def protocol_label(request: ReportRequest) -> str:
     return f"{name} ({changes})" if changes else name
 
 
-def selected_groups(request: ReportRequest, sweep_key: str | None = None, methods: list[str] | None = None) -> tuple[str, list[Group]]:
-    """(protocol name, groups) of the records that match the request."""
-    protocol = apply_protocol_overrides(load_protocol(request.protocol), request.protocol_overrides)
-    records = load_records(request.layout.root, protocol.name, strict=True)
+def _records(request: ReportRequest) -> tuple[Protocol, list[TrialRecord]]:
+    protocol = requested_protocol(request)
+    return protocol, load_records(request.layout.root, protocol.name, strict=True)
+
+
+def default_methods(records: list[TrialRecord], proposed: str | None = PROPOSED_METHOD) -> list[str]:
+    """The methods of ``records`` that are not ablation variants, the proposed one first, then the baselines in
+    the documented order (:func:`~hsibench.report.display.method_order_key`)."""
+    families: dict[str, str | None] = {}
+    for record in records:
+        if record.method_base is None:
+            families.setdefault(record.method, record.family)
+    return sorted(families, key=lambda method: method_order_key(method, families[method], proposed))
+
+
+def selected_groups(request: ReportRequest, sweep_key: str | None = None, methods: list[str] | None = None,
+                    records: list[TrialRecord] | None = None) -> tuple[str, list[Group]]:
+    """(protocol name, groups) of the records that match the request: ``methods`` (else the request's, else
+    :func:`default_methods`) in that order."""
+    protocol = requested_protocol(request)
+    if records is None:
+        records = load_records(request.layout.root, protocol.name, strict=True)
     if not records:
         raise ReportError(f"no records under {request.layout.runs_dir(protocol.name)}; run trials first "
                           f"(e.g. `hsibench run --protocol {request.protocol} --method …`) or pass --out")
-    methods = methods or request.methods
-    matching = matching_records(records, protocol_identity(protocol), sweep_key, methods)
+    matching = matching_records(records, protocol_identity(protocol), sweep_key, methods or request.methods)
+    methods = methods or request.methods or default_methods(matching, request.proposed)
+    matching = [record for record in matching if record.method in methods]
     return protocol.name, group_records(matching, sweep_key, request.preset, methods, request.allow_mixed_code)
 
 
-def ablation_variants(request: ReportRequest) -> list[str]:
+def ablation_variants(request: ReportRequest, records: list[TrialRecord] | None = None) -> list[str]:
     """The requested variants, else the proposed method and every variant whose records name it as base."""
     if request.methods:
         return request.methods
-    protocol = apply_protocol_overrides(load_protocol(request.protocol), request.protocol_overrides)
-    found = {r.method for r in load_records(request.layout.root, protocol.name, strict=True)
-             if r.method == request.proposed or r.method_base == request.proposed}
+    if records is None:
+        _, records = _records(request)
+    found = {r.method for r in records if r.method == request.proposed or r.method_base == request.proposed}
     return [request.proposed] + sorted(found - {request.proposed})
 
 
+def _suffix(request: ReportRequest) -> str:
+    """``""`` for the protocol as shipped, ``split_mode=clean`` for a changed one."""
+    return "-".join(f"{k}={v}" for k, v in sorted(request.protocol_overrides.items()))
+
+
+def _label(kind: str, request: ReportRequest, protocol_name: str) -> str:
+    return latex_label(kind, protocol_name, _suffix(request))
+
+
 def _main(request: ReportRequest) -> Table:
-    _, groups = selected_groups(request)
-    return main_table(groups, protocol_label(request), request.proposed, request.ddof, request.alpha)
+    name, groups = selected_groups(request)
+    return main_table(groups, protocol_label(request), request.proposed, request.ddof, request.alpha,
+                      label=_label("main", request, name))
 
 
 def _ablation(request: ReportRequest) -> Table:
-    _, groups = selected_groups(request, methods=ablation_variants(request))
-    return ablation_table(groups, protocol_label(request), request.proposed, request.ddof, request.alpha)
+    _, records = _records(request)
+    name, groups = selected_groups(request, methods=ablation_variants(request, records), records=records)
+    return ablation_table(groups, protocol_label(request), request.proposed, request.ddof, request.alpha,
+                          label=_label("ablation", request, name))
 
 
 def _sweep(request: ReportRequest, key: str) -> Table:
-    _, groups = selected_groups(request, sweep_key=key)
+    name, groups = selected_groups(request, sweep_key=key)
     return sweep_table(groups, protocol_label(request), key, request.metric, request.proposed, request.ddof,
-                       request.alpha)
+                       request.alpha, label=_label(key, request, name))
 
 
+#: kind → builder; a builder reads records and writes nothing
 TABLES: dict[str, Callable[[ReportRequest], Table]] = {
     "main": _main,
     "ablation": _ablation,
@@ -98,54 +151,97 @@ TABLES: dict[str, Callable[[ReportRequest], Table]] = {
 }
 
 
-def make_table(kind: str, request: ReportRequest) -> tuple[Table, dict[str, Path]]:
-    """Build a table and write it in every format under ``DIR/<protocol>/``; returns (table, format → path)."""
+def build_table(kind: str, request: ReportRequest) -> Table:
+    """The table of ``kind`` from the request's records; writes nothing."""
     if kind not in TABLES:
         raise ValueError(f"unknown table {kind!r}; choose one of {', '.join(TABLES)}")
-    table = TABLES[kind](request)
-    protocol_name = apply_protocol_overrides(load_protocol(request.protocol), request.protocol_overrides).name
+    return TABLES[kind](request)
+
+
+def table_paths(table: Table, request: ReportRequest, folder: Path | None = None) -> dict[str, Path]:
+    """format → the path :func:`write_table` writes: ``folder/<stem>.<ext>``, by default next to the records
+    (``DIR/<protocol>/``); the stem is the table's name, with the protocol overrides for a changed protocol."""
+    protocol_name = requested_protocol(request).name
     stem = _variant_stem(table.name, request)
-    written = {}
-    for format_name, (extension, _) in RENDERERS.items():
-        path = request.layout.table_path(protocol_name, stem, extension)
+    return {format_name: (Path(folder) / f"{stem}.{extension}" if folder is not None
+                          else request.layout.table_path(protocol_name, stem, extension))
+            for format_name, (extension, _) in RENDERERS.items()}
+
+
+def write_table(table: Table, request: ReportRequest, folder: Path | None = None) -> dict[str, Path]:
+    """Write ``table`` in every format (see :func:`table_paths`); returns format → path."""
+    written = table_paths(table, request, folder)
+    for format_name, path in written.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(table, format_name))
-        written[format_name] = path
-    return table, written
+    return written
+
+
+def make_table(kind: str, request: ReportRequest, *, write: bool = True,
+               folder: Path | None = None) -> tuple[Table, dict[str, Path]]:
+    """Build a table and, with ``write`` (the default, as before), write it in every format under ``DIR/<protocol>/``
+    (or ``folder``); returns (table, format → path written), the mapping empty without ``write``."""
+    table = build_table(kind, request)
+    return table, (write_table(table, request, folder) if write else {})
 
 
 def _variant_stem(stem: str, request: ReportRequest) -> str:
     """``main`` for the protocol as shipped, ``main-split_mode=clean`` for a changed one (nothing overwritten)."""
-    suffix = "-".join(f"{k}={v}" for k, v in sorted(request.protocol_overrides.items()))
+    suffix = _suffix(request)
     return f"{stem}-{suffix}" if suffix else stem
 
 
-def _figure_maps(request: ReportRequest) -> list[Path]:
+def _figure_maps(request: ReportRequest, folder: Path | None = None) -> list[Path]:
+    from hsibench.report.figures import maps_figure
+
     name, groups = selected_groups(request)
-    return maps_figure(groups, request.seed, request.layout.figures_dir(name), f"{protocol_label(request)}, seed {request.seed}",
+    return maps_figure(groups, request.seed, folder or request.layout.figures_dir(name),
+                       f"{protocol_label(request)}, seed {request.seed}",
                        stem=_variant_stem(f"maps-seed{request.seed}", request))
 
 
-def _figure_sweep(request: ReportRequest, key: str) -> list[Path]:
+def _figure_sweep(request: ReportRequest, key: str, folder: Path | None = None) -> list[Path]:
+    from hsibench.report.figures import sweep_figure
+
     name, groups = selected_groups(request, sweep_key=key)
-    return sweep_figure(groups, key, request.layout.figures_dir(name), request.metric, request.ddof,
+    return sweep_figure(groups, key, folder or request.layout.figures_dir(name), request.metric, request.ddof,
                         stem=_variant_stem(key, request))
 
 
-def _figure_ablation(request: ReportRequest) -> list[Path]:
-    name, groups = selected_groups(request, methods=ablation_variants(request))
-    return ablation_figure(groups, request.layout.figures_dir(name), request.ddof, stem=_variant_stem("ablation", request))
+def _figure_ablation(request: ReportRequest, folder: Path | None = None) -> list[Path]:
+    from hsibench.report.figures import ablation_figure
+
+    _, records = _records(request)
+    name, groups = selected_groups(request, methods=ablation_variants(request, records), records=records)
+    return ablation_figure(groups, folder or request.layout.figures_dir(name), request.ddof,
+                           stem=_variant_stem("ablation", request))
 
 
-FIGURES: dict[str, Callable[[ReportRequest], list[Path]]] = {
+#: kind → drawer(request, folder=None): draws into ``folder`` (None: ``DIR/<protocol>/figures/``), returns the paths
+FIGURES: dict[str, Callable[..., list[Path]]] = {
     "maps": _figure_maps,
-    "shots": lambda request: _figure_sweep(request, "shots"),
-    "sweep": lambda request: _figure_sweep(request, request.key),
+    "shots": lambda request, folder=None: _figure_sweep(request, "shots", folder),
+    "sweep": lambda request, folder=None: _figure_sweep(request, request.key, folder),
     "ablation": _figure_ablation,
 }
 
 
-def make_figure(kind: str, request: ReportRequest) -> list[Path]:
+def figure_folder(request: ReportRequest) -> Path:
+    """Where a figure goes by default: ``DIR/<protocol>/figures/``."""
+    return request.layout.figures_dir(requested_protocol(request).name)
+
+
+def make_figure(kind: str, request: ReportRequest, *, write: bool = True, folder: Path | None = None) -> list[Path]:
+    """Draw a figure into ``folder`` (default ``DIR/<protocol>/figures/``) and return its files.
+
+    With ``write=False`` it is drawn into a temporary folder, removed afterwards, so every problem shows, and the
+    paths returned are where it would have gone; nothing is written there.
+    """
     if kind not in FIGURES:
         raise ValueError(f"unknown figure {kind!r}; choose one of {', '.join(FIGURES)}")
-    return FIGURES[kind](request)
+    if write:
+        return FIGURES[kind](request, folder)
+    destination = Path(folder) if folder is not None else figure_folder(request)
+    with tempfile.TemporaryDirectory(prefix="hsibench-figure-") as scratch:
+        drawn = FIGURES[kind](request, Path(scratch))
+        return [destination / path.relative_to(scratch) for path in drawn]

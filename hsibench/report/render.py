@@ -17,7 +17,7 @@ LATEX_ESCAPES = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$", "±": r"$\pm$",
     "†": r"$^{\dagger}$", "κ": r"$\kappa$", "Δ": r"$\Delta$", "–": "--", "×": r"$\times$", "²": r"$^{2}$",
-    "≥": r"$\geq$", "≤": r"$\leq$", "−": "$-$", "…": r"\ldots{}",
+    "ⁿ": r"$^{n}$", "≥": r"$\geq$", "≤": r"$\leq$", "−": "$-$", "…": r"\ldots{}",
 }
 
 
@@ -65,7 +65,7 @@ def to_latex(table: Table) -> str:
         r"\begin{table}[t]",
         r"\centering",
         rf"\caption{{{escape_latex(table.caption)}}}",
-        rf"\label{{tab:{table.name}}}",
+        rf"\label{{{table.latex_label}}}",
         rf"\begin{{tabular}}{{{alignment}}}",
         r"\toprule",
         " & ".join([escape_latex(table.corner)] + [escape_latex(table.column_label(c)) for c in table.columns]) + r" \\",
@@ -82,15 +82,18 @@ def to_latex(table: Table) -> str:
 
 def to_csv(table: Table) -> str:
     """Long format, full precision: one line per cell, for further analysis; ``p_value`` is Holm-adjusted over the
-    table, ``p_unadjusted`` the paired test's own p (for a reader who prefers another correction)."""
+    table, ``p_unadjusted`` the paired test's own p (for a reader who prefers another correction). The first two
+    columns are the displayed row and column titles, the last two (``row_key``, ``column_key``) their machine
+    names (raw class names, registry names) for joining with records."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([table.corner, "column", "mean", "std", "n", "bold", "significant", "p_value", "p_unadjusted"])
+    writer.writerow([table.corner, "column", "mean", "std", "n", "bold", "significant", "p_value", "p_unadjusted",
+                     "row_key", "column_key"])
     for label, cells in table.rows:
         for column, cell in zip(table.columns, cells):
-            writer.writerow([label, column, _csv_number(cell.mean), _csv_number(cell.std), cell.count,
-                             int(cell.bold), int(cell.significant), _csv_number(cell.p_value),
-                             _csv_number(cell.p_unadjusted)])
+            writer.writerow([table.row_title(label), table.column_title(column), _csv_number(cell.mean),
+                             _csv_number(cell.std), cell.count, int(cell.bold), int(cell.significant),
+                             _csv_number(cell.p_value), _csv_number(cell.p_unadjusted), label, column])
     return buffer.getvalue()
 
 

@@ -29,6 +29,8 @@ class Cell:
 
 @dataclass
 class Table:
+    """Rows and columns are keyed by machine names (registry names, raw class names); headers show their titles."""
+
     name: str  # file stem: main, ablation, shots…
     caption: str
     corner: str  # header of the label column
@@ -38,9 +40,23 @@ class Table:
     row_marks: dict[str, str] = field(default_factory=dict)
     decimals: int = 2
     separators: set[int] = field(default_factory=set)  # a rule is drawn before these row positions
+    column_titles: dict[str, str] = field(default_factory=dict)  # column → header shown (default: the column)
+    row_titles: dict[str, str] = field(default_factory=dict)  # row → label shown (default: the row)
+    label: str | None = None  # LaTeX \label; None: tab:<name>
+
+    def column_title(self, column: str) -> str:
+        return self.column_titles.get(column, column)
+
+    def row_title(self, row: str) -> str:
+        return self.row_titles.get(row, row)
 
     def column_label(self, column: str) -> str:
-        return column + self.column_marks.get(column, "")
+        """The header shown: title and mark (``DCFSL†``)."""
+        return self.column_title(column) + self.column_marks.get(column, "")
 
     def row_label(self, row: str) -> str:
-        return row + self.row_marks.get(row, "")
+        return self.row_title(row) + self.row_marks.get(row, "")
+
+    @property
+    def latex_label(self) -> str:
+        return self.label or f"tab:{self.name}"

@@ -2,6 +2,9 @@
 
 Every number is a mean ± std over seeds of per-trial scores read from records; the caption
 states the std kind, the seeds, the test, its correction for multiple tests and what the marks mean.
+Accuracies are percentages and Cohen's κ is shown ×100 (the row or column says "κ ×100", the
+caption says it in words), as papers print it; a record stores κ as a fraction.
+Rows and columns are keyed by registry and raw class names; headers show display names (:mod:`.display`).
 A table's stars are read together, so its family of tests is the whole table: every p-value is
 Holm-adjusted over all the paired tests the table runs (:func:`holm_marked`).
 """
@@ -14,6 +17,7 @@ from dataclasses import dataclass, replace
 from hsibench.data.registry import SCENES
 from hsibench.protocol.protocol import identity_scenes
 from hsibench.report.collect import Group, ReportError, sortable
+from hsibench.report.display import class_display_name, method_display_name
 from hsibench.report.multiple_testing import HOLM, holm_adjust
 from hsibench.report.provenance import provenance_phrase
 from hsibench.report.statistics import PAIRED_TEST, STD_KINDS, paired_wilcoxon, smallest_attainable_p, summarise
@@ -38,7 +42,8 @@ def _scaled(key: str) -> Extractor:
 
 OVERALL = Metric("OA (%)", _scaled("overall_accuracy"))
 AVERAGE = Metric("AA (%)", _scaled("average_accuracy"))
-KAPPA = Metric("κ ×100", _scaled("kappa"))
+KAPPA = Metric("κ ×100", _scaled("kappa"))  # Cohen's kappa as a percentage, as papers print it
+KAPPA_PHRASE = "κ: Cohen's kappa ×100."
 SUMMARY_METRICS = {"OA": OVERALL, "AA": AVERAGE, "kappa": KAPPA}
 
 
@@ -118,7 +123,7 @@ def _seed_phrase(groups: list[Group]) -> str:
     counts = sorted({len(g.by_seed) for g in groups})
     if len(counts) == 1:
         return f"{counts[0]} seed{'s' if counts[0] != 1 else ''}"
-    detail = ", ".join(f"{g.method}{'' if g.sweep_value is None else f'@{g.sweep_value}'}: {len(g.by_seed)}"
+    detail = ", ".join(f"{g.display_name}{'' if g.sweep_value is None else f'@{g.sweep_value}'}: {len(g.by_seed)}"
                        for g in groups)
     return f"{counts[0]}–{counts[-1]} seeds ({detail})"
 
@@ -133,12 +138,13 @@ def _significance_phrase(reference: str | None, groups: list[Group], alpha: floa
     (the smallest adjusted p is ``tests`` times the smallest exact p), that fact rather than an empty table of stars."""
     if reference is None:
         return "No significance test (the proposed method has no records here)."
-    if tests == 0:
-        return f"No significance test (no method shares two seeds with {reference} here)."
     reference_groups = [g for g in groups if g.method == reference]
+    shown = reference_groups[0].display_name if reference_groups else method_display_name(reference)
+    if tests == 0:
+        return f"No significance test (no method shares two seeds with {shown} here)."
     pairs = max((len(set(g.by_seed) & set(r.by_seed)) for g in groups for r in reference_groups
                  if g is not r and g.sweep_value == r.sweep_value), default=0)
-    text = (f"*: differs from {reference} at Holm-adjusted p < {alpha:g} ({PAIRED_TEST}; "
+    text = (f"*: differs from {shown} at Holm-adjusted p < {alpha:g} ({PAIRED_TEST}; "
             f"{HOLM} over the {tests} paired test{'s' if tests != 1 else ''} of this table).")
     if pairs and tests * smallest_attainable_p(pairs) >= alpha:
         text += f" With at most {pairs} paired seeds and {tests} tests no difference can reach adjusted p < {alpha:g}."
@@ -147,7 +153,7 @@ def _significance_phrase(reference: str | None, groups: list[Group], alpha: floa
 
 def _unlabeled_target_phrase(groups: list[Group]) -> str:
     """Names the methods whose fine-tuning read the target's unlabeled pixels (empty when none did)."""
-    methods = sorted({g.method for g in groups if g.fine_tunes_on_target})
+    methods = sorted({g.display_name for g in groups if g.fine_tunes_on_target})
     if not methods:
         return ""
     return (f"Transductive fine-tuning: {', '.join(methods)} ran with daft_unlabeled = True, so during fine-tuning "
@@ -174,14 +180,16 @@ def _derived_label_phrase(groups: list[Group]) -> str:
 
 
 def _caption(title: str, groups: list[Group], ddof: int, reference: str | None, alpha: float,
-             bold_along: str = "row", *, tests: int) -> str:
-    """The caption; ``tests`` is the size of the table's family (:func:`tested`)."""
+             bold_along: str = "row", *, tests: int, kappa: bool = False) -> str:
+    """The caption; ``tests`` is the size of the table's family (:func:`tested`); ``kappa``: the table shows κ."""
     parts = [f"{title}: mean ± {_std_phrase(ddof)} over {_seed_phrase(groups)}."]
+    if kappa:
+        parts.append(KAPPA_PHRASE)
     if len({g.method for g in groups}) > 1:  # with one method there is nothing to rank or test
         parts += [f"Bold: best mean per {bold_along}.", _significance_phrase(reference, groups, alpha, tests)]
     if any(g.uses_source_labels for g in groups):
         parts.append("†: uses source-domain labels.")
-    transductive = sorted({g.method for g in groups if g.pretrains_on_target})
+    transductive = sorted({g.display_name for g in groups if g.pretrains_on_target})
     if transductive:
         parts.append(f"Transductive self-supervision: {', '.join(transductive)} pretrained on the target scene's own "
                      "pixels (without their labels), because this protocol's source is its target.")
@@ -205,11 +213,16 @@ def _require(groups: list[Group], what: str) -> None:
                           "or check --protocol, --out, --mode and --preset")
 
 
+def _method_titles(groups: list[Group]) -> dict[str, str]:
+    return {g.method: g.display_name for g in groups}
+
+
 def main_table(groups: list[Group], protocol_name: str, proposed: str | None = PROPOSED_METHOD, ddof: int = 1,
-               alpha: float = DEFAULT_ALPHA, decimals: int = 2) -> Table:
-    """Classes, then OA, AA and κ as rows; one column per method."""
+               alpha: float = DEFAULT_ALPHA, decimals: int = 2, label: str | None = None) -> Table:
+    """Classes, then OA, AA and κ as rows; one column per method, in the order of ``groups``."""
     _require(groups, f"main table of protocol {protocol_name}")
-    metrics = class_metrics(groups) + [OVERALL, AVERAGE, KAPPA]
+    classes = class_metrics(groups)
+    metrics = classes + [OVERALL, AVERAGE, KAPPA]
     reference = _reference(groups, proposed)
     cells = measure(groups, metrics, reference, ddof, decimals)
     rows = holm_marked([(metric.label, [cells[g][m] for g in range(len(groups))]) for m, metric in enumerate(metrics)],
@@ -218,22 +231,27 @@ def main_table(groups: list[Group], protocol_name: str, proposed: str | None = P
         name="main", corner="Class", columns=[g.method for g in groups], rows=rows, decimals=decimals,
         column_marks={g.method: "†" for g in groups if g.uses_source_labels},
         separators={len(metrics) - 3},
-        caption=_caption(f"Per-class accuracy (%), OA, AA and κ on {protocol_name}", groups, ddof,
+        column_titles=_method_titles(groups),
+        row_titles={metric.label: class_display_name(metric.label) for metric in classes},
+        label=label,
+        caption=_caption(f"Per-class accuracy, OA, AA (%) and Cohen's κ ×100 on {protocol_name}", groups, ddof,
                          reference.method if reference else None, alpha, tests=len(tested(rows))),
     )
 
 
 def ablation_table(groups: list[Group], protocol_name: str, full: str = PROPOSED_METHOD, ddof: int = 1,
-                   alpha: float = DEFAULT_ALPHA, decimals: int = 2) -> Table:
+                   alpha: float = DEFAULT_ALPHA, decimals: int = 2, label: str | None = None) -> Table:
     """One row per variant (the full model first), OA/AA/κ columns; marks against the full model."""
     _require(groups, f"ablation variants of {full} on protocol {protocol_name}")
     metrics = [OVERALL, AVERAGE, KAPPA]
     reference = _reference(groups, full)
     cells = measure(groups, metrics, reference, ddof, decimals)
     rows = holm_marked([(group.method, cells[g]) for g, group in enumerate(groups)], alpha)
+    shown = reference.display_name if reference else method_display_name(full)
     return Table(
         name="ablation", corner="Variant", columns=[m.label for m in metrics], decimals=decimals, rows=rows,
-        caption=_caption(f"Ablation of {full} on {protocol_name}", groups, ddof,
+        row_titles=_method_titles(groups), label=label,
+        caption=_caption(f"Ablation of {shown} on {protocol_name}, OA, AA (%) and Cohen's κ ×100", groups, ddof,
                          reference.method if reference else None, alpha, bold_along="column",
                          tests=len(tested(rows))),
     )
@@ -241,7 +259,7 @@ def ablation_table(groups: list[Group], protocol_name: str, full: str = PROPOSED
 
 def sweep_table(groups: list[Group], protocol_name: str, key: str, metric: str = "OA",
                 proposed: str | None = PROPOSED_METHOD, ddof: int = 1, alpha: float = DEFAULT_ALPHA,
-                decimals: int = 2) -> Table:
+                decimals: int = 2, label: str | None = None) -> Table:
     """One row per value of ``key`` (e.g. shots k), one column per method; cells are ``metric``."""
     _require(groups, f"{key} sweep on protocol {protocol_name}")
     chosen = SUMMARY_METRICS[metric]
@@ -259,6 +277,8 @@ def sweep_table(groups: list[Group], protocol_name: str, key: str, metric: str =
     return Table(
         name=key if key != "shots" else "shots", corner=key, columns=methods, rows=rows, decimals=decimals,
         column_marks={m: "†" for m in methods if any(g.uses_source_labels for g in groups if g.method == m)},
+        column_titles=_method_titles(groups), label=label,
         caption=_caption(f"{chosen.label} against {key} on {protocol_name}", groups, ddof,
-                         proposed if has_reference else None, alpha, tests=len(tested(rows))),
+                         proposed if has_reference else None, alpha, tests=len(tested(rows)),
+                         kappa=chosen is KAPPA),
     )
