@@ -90,6 +90,9 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     how.add_argument("--logger", action="append", default=[], metavar="NAME",
                      help="log every trial's epoch curves and final scores live: tensorboard (event files in "
                           "OUT/<protocol>/logs/) or mlflow (MLflow's tracking URI; needs mlflow-skinny); repeatable")
+    how.add_argument("--save-model", action="store_true",
+                     help="keep each trial's adapted model beside its record (OUT/<protocol>/runs/<record>.model.pt), "
+                          "for `hsibench predict` on other cubes")
     how.add_argument("--force", action="store_true", help="rerun trials that already have an ok record")
     how.add_argument("--deterministic", action="store_true",
                      help="torch.use_deterministic_algorithms in every trial (threads are fixed either way): reruns "
@@ -106,7 +109,7 @@ def trial_settings(args: argparse.Namespace, preset: str):
     return TrialSettings(out_dir=args.out, cache_dir=args.cache or default_pretraining_cache(), preset=preset,
                          deterministic=args.deterministic,
                          device=args.device, threads=max(1, int(cpus)), maps=getattr(args, "maps", None) or "auto",
-                         plugins=tuple(args.plugin))
+                         plugins=tuple(args.plugin), save_model=getattr(args, "save_model", False))
 
 
 def trial_executor(args: argparse.Namespace, settings):

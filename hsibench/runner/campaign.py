@@ -58,8 +58,11 @@ def _mtime(path: Path) -> int | None:
 
 
 def is_current(record: TrialRecord | None, trial: ResolvedTrial) -> bool:
-    """An ``ok`` record this code would reproduce: made by code with today's fingerprint for its method."""
-    return record is not None and record.ok and record.code.digest == code_provenance(trial).digest
+    """An ``ok`` record this code would reproduce: made by code with today's fingerprint for its method — and,
+    when the trial is asked to keep its model (``--save-model``), with that model beside it."""
+    if record is None or not record.ok or record.code.digest != code_provenance(trial).digest:
+        return False
+    return not trial.spec.save_model or bool(record.model_file and record_path(trial).with_name(record.model_file).is_file())
 
 
 def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False,

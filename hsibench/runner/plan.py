@@ -27,6 +27,7 @@ class TrialSettings:
     deterministic: bool = False
     maps: str = "auto"  # auto: seed MAP_SEED only; all; none
     plugins: tuple[str, ...] = ()
+    save_model: bool = False  # keep each trial's adapted model beside its record (`run --save-model`)
 
 
 def choose_seeds(protocol: Protocol, seeds: list[int] | None = None, runs: int | None = None) -> list[int]:
@@ -86,5 +87,6 @@ def plan_trials(methods: list[str], protocol: str, seeds: list[int], settings: T
                     device=settings.device, threads=settings.threads, plugins=settings.plugins,
                     deterministic=settings.deterministic,
                     save_map=settings.maps == "all" or (settings.maps == "auto" and seed == MAP_SEED),
+                    save_model=settings.save_model,
                 ))
     return specs

@@ -136,6 +136,8 @@ class TrialRecord:
     # ({"epochs", "epoch": […], "loss": […], "validation_accuracy": […]}; see hsibench/runner/curves.py)
     curves: dict[str, dict[str, Any]] = field(default_factory=dict)
     map_file: str | None = None
+    # added within schema 2 (absent: None): the adapted model kept by `run --save-model` (runs/<name>.model.pt)
+    model_file: str | None = None
     peak_memory_mb: dict[str, float | None] = field(default_factory=dict)
     # --- failed records
     error: ErrorDetail | None = None

@@ -97,13 +97,14 @@ def load_records(root: Path, protocol: str | None = None, strict: bool = False) 
 
 
 def supersede(path: Path, record: TrialRecord) -> Path:
-    """Move a record made by other code (and its map) to ``<protocol>/superseded/``, stamped, never deleted."""
+    """Move a record made by other code (and its map and model) to ``<protocol>/superseded/``, stamped, never deleted."""
     folder = path.parent.parent / "superseded"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = (record.finished_at or "unknown").replace(":", "").replace("+0000", "Z")
     target = folder / f"{path.stem}.{stamp}.json"
     os.replace(path, target)
-    map_path = path.with_name(f"{path.stem}.map.npz")
-    if map_path.is_file():
-        os.replace(map_path, folder / f"{path.stem}.{stamp}.map.npz")
+    for suffix in (".map.npz", ".model.pt"):  # its full-scene map and its saved model go with it
+        beside = path.with_name(f"{path.stem}{suffix}")
+        if beside.is_file():
+            os.replace(beside, folder / f"{path.stem}.{stamp}{suffix}")
     return target

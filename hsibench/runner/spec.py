@@ -50,6 +50,8 @@ class TrialSpec:
     threads: int = 1  # torch intra-op threads = the CPUs the trial was given
     deterministic: bool = False  # torch.use_deterministic_algorithms (bit-identical reruns on the same hardware)
     save_map: bool = False
+    # keep the adapted model beside the record (runner/saved_models.py); where/how, not what: not in the run id
+    save_model: bool = False
     plugins: tuple[str, ...] = ()  # extra modules or .py files that register methods
     # `run --preset FILE.toml`: {"path", "sha256", "base"} of the preset file whose settings are in method_overrides
     # (the settings decide the run id through the config; the file is only named, so records can say where they came from)

@@ -49,6 +49,7 @@ from hsibench.runner.record_schema import (
     TrialRecord,
 )
 from hsibench.runner.records import save_map_atomically, write_record
+from hsibench.runner.saved_models import save_trial_model
 from hsibench.runner.source_domains import needs_source, source_domain
 from hsibench.runner.spec import ResolvedTrial, TrialSpec, config_dict, protocol_identity, resolve
 
@@ -188,6 +189,8 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
                             class_ids=class_ids, class_names=np.asarray(task.class_names))
         record.map_file = path.name
         timings["scene_map_s"] = time.perf_counter() - clock
+    if spec.save_model:  # the adapted model, for `hsibench predict` on other cubes (beside the record, atomically)
+        record.model_file = save_trial_model(method, task, resolved, target_scene, split).name
     timings["total_s"] = time.perf_counter() - wall_start
     timings["pretraining_stage_s"] = _stage_seconds(Path(spec.out_dir), protocol.name, pretraining_key)
 
