@@ -30,9 +30,10 @@ def test_list_shows_every_scene_and_where_its_files_are(real_mirror: Path, capsy
     code, output = _run(capsys, "list")
     assert code == 0
     assert all(_row(output, name) for name in scene_names())
-    assert _row(output, "sa_a")[-1] == "mirror" and _row(output, "sa_a")[-7:-5] == ["224", "83×86"]
+    assert _row(output, "sa_a")[-1] == "mirror" and _row(output, "sa_a")[-5:-2] == ["83×86×224", "6", "surveyed"]
     assert _row(output, "pu")[-2:] == ["labels", "only"]
     assert _row(output, "pc")[-1] == "missing"
+    assert _row(output, "hu13")[-2:] == ["labels", "only*"]  # * registration-only: files by hand
     assert str(real_mirror) in output
 
 
@@ -114,7 +115,7 @@ def test_list_shows_unlabeled_and_derived_scenes(real_mirror: Path, capsys) -> N
     for name in ("av", "muufl", "pusub", "urban"):
         assert "unlabeled" in _row(output, name) and _row(output, name)[-1] == "mirror"
     assert "derived" in _row(output, "jr") and "surveyed" in _row(output, "sa_a")
-    assert _row(output, "demo_source")[-4] == "generated"
+    assert _row(output, "demo_source")[-4:-2] == ["6", "generated"] and _row(output, "demo_source")[-1] == "generated"
 
 
 def test_info_jasper_ridge_says_its_labels_are_derived(real_mirror: Path, capsys) -> None:

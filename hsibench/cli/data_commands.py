@@ -1,5 +1,7 @@
 """``hsibench data list|fetch|verify|info``: the scene registry and its files on the command line.
 
+``data list`` fits 120 columns (long titles cut); ``data list --json`` has every field whole.
+
 Other command modules that load scenes reuse :func:`add_mirror_argument` and :func:`apply_mirror`,
 so ``--mirror DIR`` works after any sub-command as well as before it.
 """
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
+from hsibench.cli.listing import Column, add_json_argument, print_json, print_note, print_table
 from hsibench.data import SceneSource, get_scene_source, scene_names, storage
 from hsibench.data.errors import HsibenchDataError, SceneOptionError
 from hsibench.data.files import FileScene
@@ -69,21 +72,51 @@ def label_kind(source: SceneSource) -> str:
 
 # --- list -----------------------------------------------------------------------------------------
 
+#: the keys of each object of `hsibench data list --json`, in order
+LIST_JSON_KEYS = ("name", "title", "height", "width", "bands", "classes", "labels", "sensor", "spectral_range_nm",
+                  "access", "files")
+LIST_JSON_HELP = ("name, title, height, width, bands, classes (the number of classes), labels (survey|derived|none), "
+                  "sensor, spectral_range_nm ([first, last] or null), access (download|registration|generated), files "
+                  "(mirror|cache|mirror+cache|missing|cube only|labels only|generated)")
+
+
+def scene_listing(name: str) -> dict[str, Any]:
+    """One object of `hsibench data list --json` (the registry's own values; :data:`LIST_JSON_KEYS`)."""
+    source = get_scene_source(name)
+    info = source.info
+    height, width, bands = info.shape
+    return {"name": name, "title": info.title, "height": height, "width": width, "bands": bands,
+            "classes": len(info.class_names), "labels": info.labels, "sensor": info.sensor,
+            "spectral_range_nm": list(info.spectral_range_nm) if info.spectral_range_nm else None,
+            "access": info.access, "files": scene_file_status(source)}
+
 
 def _list(args: argparse.Namespace) -> int:
     apply_mirror(args)
+    if args.json:
+        print_json([scene_listing(name) for name in scene_names()])
+        return 0
     rows = []
     for name in scene_names():
         source = get_scene_source(name)
         info = source.info
-        rows.append((name, info.title, info.shape[2], _size(info.shape[:2]), len(info.class_names), label_kind(source),
-                     info.sensor, info.access, scene_file_status(source)))
-    print(tabulate(rows, headers=("name", "scene", "bands", "H×W", "classes", "labels", "sensor", "access", "files")))
+        kind = label_kind(source)
+        classes = kind if not info.labeled else f"{len(info.class_names)} {kind}"
+        files = scene_file_status(source) + ("*" if info.access == "registration" else "")
+        rows.append((name, info.title, _size(info.shape), classes, info.sensor or "—", files))
+    columns = (Column("name"), Column("scene"), Column("H×W×bands", right=True), Column("classes"), Column("sensor"),
+               Column("files"))
+    # too wide: titles first (they are in `data info`), then a long sensor name
+    print_table(columns, rows, shrink=((1, 30), (4, 15), (1, 16)))
+    print()
     mirror = storage.mirror_dir()
-    print(f"\nmirror: {mirror or '(none; set --mirror or ' + storage.MIRROR_ENV + ')'}    cache: {storage.cache_dir()}")
-    print("files: where a scene's files are present (hashes are checked by `hsibench data verify`).")
-    print("labels: surveyed ground truth, derived (computed, e.g. from unmixing abundances: see `hsibench data "
-          "info NAME`), or unlabeled (a source for self-supervised pretraining).")
+    print(f"mirror: {mirror or '(none; set --mirror or ' + storage.MIRROR_ENV + ')'}")
+    print(f"cache:  {storage.cache_dir()}")
+    print_note("files: where a scene's files are present (hashes are checked by `hsibench data verify`); "
+               "* a registration-only scene: get its files by hand (`hsibench data fetch NAME` says how).")
+    print_note("classes: how many, and the labels: surveyed ground truth, derived (computed, e.g. from unmixing "
+               "abundances: see `hsibench data info NAME`), generated with a synthetic scene, or unlabeled (a source "
+               "for self-supervised pretraining). Every field, unshortened: `hsibench data list --json`.")
     return 0
 
 
@@ -221,6 +254,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="every registered scene and where its files are")
+    add_json_argument(listing, LIST_JSON_HELP)
     listing.set_defaults(handler=_list)
 
     fetch = actions.add_parser("fetch", help="download scenes into the cache (or find them in the mirror)")

@@ -6,10 +6,13 @@ import argparse
 import csv
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from hsibench.cli.listing import Column, add_json_argument, print_json, print_note, print_table
 from hsibench.protocol import Protocol, load_protocol, make_split, protocol_names
+from hsibench.protocol.protocol import SceneRegion
 from hsibench.protocol.regions import region_ground_truth
 
 
@@ -23,16 +26,50 @@ def protocol_with_mode(name: str, mode: str | None) -> Protocol:
     return protocol.with_overrides(split_mode=mode) if mode else protocol
 
 
+#: the keys of each object of `hsibench protocols list --json`, in order
+LIST_JSON_KEYS = ("name", "description", "sources", "target", "shots", "seeds", "patch_size", "split_mode",
+                  "normalisation", "padding", "validation_per_class", "spatial_buffer", "short_classes", "support_from",
+                  "default_preset")
+LIST_JSON_HELP = ("name, description, sources (a list of regions), target (a region; a region is {scene, rows, cols, "
+                  "options}: rows/cols a [start, stop) pixel range or null for the whole axis), shots, seeds (a list), "
+                  "patch_size, split_mode, normalisation, padding, validation_per_class, spatial_buffer, short_classes, "
+                  "support_from, default_preset")
+
+
+def _region(region: SceneRegion) -> dict[str, Any]:
+    return {"scene": region.scene, "rows": list(region.rows) if region.rows else None,
+            "cols": list(region.cols) if region.cols else None, "options": region.option_values}
+
+
+def protocol_listing(protocol: Protocol) -> dict[str, Any]:
+    """One object of `hsibench protocols list --json` (:data:`LIST_JSON_KEYS`)."""
+    listing: dict[str, Any] = {"name": protocol.name, "description": protocol.description,
+                               "sources": [_region(region) for region in protocol.sources],
+                               "target": _region(protocol.target)}
+    for key in LIST_JSON_KEYS[4:]:
+        value = getattr(protocol, key)
+        listing[key] = list(value) if isinstance(value, tuple) else value
+    return listing
+
+
+def _scene_cell(region: SceneRegion) -> str:
+    """The scene's name; ``*`` when the protocol takes a part of it or sets its options."""
+    return region.scene + ("" if region.is_whole and not region.options else "*")
+
+
 def _list(args: argparse.Namespace) -> int:
-    rows = []
-    for name in protocol_names():
-        p = load_protocol(name)
-        rows.append((name, p.sources_label(), p.target.label(), p.shots, len(p.seeds), p.patch_size, p.split_mode,
-                     p.description))
-    header = ("name", "source", "target", "k", "seeds", "patch", "split", "description")
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header) - 1)]
-    for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + str(row[-1]))
+    protocols = [load_protocol(name) for name in protocol_names()]
+    if args.json:
+        print_json([protocol_listing(p) for p in protocols])
+        return 0
+    rows = [(p.name, "+".join(_scene_cell(region) for region in p.sources), _scene_cell(p.target), p.shots,
+             len(p.seeds), p.patch_size, p.split_mode, p.description) for p in protocols]
+    columns = (Column("name"), Column("source"), Column("target"), Column("k", right=True),
+               Column("seeds", right=True), Column("patch", right=True), Column("split"), Column("description"))
+    print_table(columns, rows, shrink=((7, 36), (1, 15), (2, 15), (7, 20)))
+    print()
+    print_note("k: support pixels per class; *: a part of the scene (rows/cols) or scene options. Regions, "
+               "descriptions and every setting: `hsibench protocols show NAME` or `hsibench protocols list --json`.")
     return 0
 
 
@@ -99,7 +136,9 @@ def _split(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     protocols = subparsers.add_parser("protocols", help="list and inspect cross-domain protocols")
     actions = protocols.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("list", help="every shipped protocol").set_defaults(handler=_list)
+    listing = actions.add_parser("list", help="every shipped protocol")
+    add_json_argument(listing, LIST_JSON_HELP)
+    listing.set_defaults(handler=_list)
     show = actions.add_parser("show", help="a protocol's settings and per-class split counts for a seed")
     show.add_argument("name", help="protocol name or path to a .toml file")
     show.add_argument("--seed", type=int, default=None, help="seed (default: the protocol's first)")

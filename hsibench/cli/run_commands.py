@@ -297,34 +297,81 @@ def handle_sweep(args: argparse.Namespace) -> int:
     return code
 
 
+#: the keys of each object of `hsibench results ls --json`, in order
+RESULTS_JSON_KEYS = ("protocol", "method", "preset", "seed", "shots", "split_mode", "protocol_overrides",
+                     "method_overrides", "audit", "status", "code", "overall_accuracy", "average_accuracy", "kappa",
+                     "seconds", "finished_at", "run_id", "path")
+RESULTS_JSON_HELP = ("protocol, method, preset, seed, shots, split_mode, protocol_overrides and method_overrides (the "
+                     "--set values, as objects), audit (the habit of an `hsibench audit` trial, or null), status "
+                     "(ok|failed), code (current|stale|unrecorded), overall_accuracy, average_accuracy and kappa "
+                     "(fractions, as in the record; null for a failed trial), seconds, finished_at, run_id, path (the "
+                     "record file)")
+
+
+def results_listing(path: Path, record) -> dict:
+    """One object of `hsibench results ls --json` (:data:`RESULTS_JSON_KEYS`): the record's own values."""
+    from hsibench.report.provenance import code_status
+
+    return {"protocol": record.protocol_name, "method": record.method, "preset": record.preset, "seed": record.seed,
+            "shots": record.protocol.get("shots"), "split_mode": record.protocol.get("split_mode"),
+            "protocol_overrides": dict(record.protocol_overrides), "method_overrides": dict(record.method_overrides),
+            "audit": record.audit, "status": record.status, "code": code_status(record),
+            "overall_accuracy": record.overall_accuracy, "average_accuracy": record.average_accuracy,
+            "kappa": record.kappa, "seconds": record.timings.get("total_s"), "finished_at": record.finished_at,
+            "run_id": record.run_id, "path": str(path)}
+
+
 def handle_results_ls(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
+    from hsibench.cli.listing import Column, print_json, print_note, print_table
+    from hsibench.runner.records import iter_record_paths, read_record
 
-    from hsibench.report.collect import RECORDS_COLUMNS, records_table
-
-    rows = records_table(args.out, args.protocol)
+    records = [(path, record) for path in iter_record_paths(args.out, args.protocol)
+               if (record := read_record(path)) is not None]
+    rows = [results_listing(path, record) for path, record in records]
     rows = [row for row in rows if (not args.methods or row["method"] in args.methods)
             and (not args.status or row["status"] == args.status)
             and (not getattr(args, "stale", False) or row["code"] != "current")]
+    rows.sort(key=lambda row: (row["protocol"] or "", row["method"], row["shots"] or 0, row["seed"]))
+    if getattr(args, "json", False):
+        print_json(rows)
+        return 0
     if not rows:
         where = Path(args.out) / (args.protocol or "*") / "runs"
         print(f"no records under {where}")
         return 0
-    rows.sort(key=lambda row: (row["protocol"] or "", row["method"], row["shots"] or 0, row["seed"]))
-    table = [[_cell(row[column], column) for column in RECORDS_COLUMNS] for row in rows]
-    print(tabulate(table, headers=RECORDS_COLUMNS, tablefmt="plain", disable_numparse=True))
+    columns = (Column("protocol"), Column("method"), Column("preset"), Column("seed", right=True),
+               Column("k", right=True), Column("status"), Column("code"), Column("OA %", right=True),
+               Column("AA %", right=True), Column("κ×100", right=True), Column("sec", right=True), Column("run_id"),
+               Column("--set"))
+    table = [(row["protocol"], row["method"], row["preset"], row["seed"], row["shots"], row["status"], row["code"],
+              _scaled(row["overall_accuracy"]), _scaled(row["average_accuracy"]), _scaled(row["kappa"]),
+              _cell(row["seconds"], ".1f"), row["run_id"],
+              ",".join(f"{k}={v}" for k, v in {**row["protocol_overrides"], **row["method_overrides"]}.items()))
+             for row in rows]
+    table = [[_cell(value) for value in line] for line in table]
+    # too wide: the run id and the --set values first (both are in --json), then long method and protocol names
+    print_table(columns, table, shrink=((11, 12), (12, 5), (11, 8), (1, 14), (0, 8)))
+    print()
+    print_note("k: shots; OA and AA in %, κ ×100, as in the tables; sec: the trial's seconds; --set: the protocol and "
+               "method values the trial set. Every field, unshortened, with scores as the records' fractions: "
+               "`hsibench results ls --json`.")
     stale = sum(row["code"] != "current" for row in rows)
     if stale:
-        print(f"\n{stale} record(s) not made by today's code (code: stale / unrecorded): `hsibench run` reruns "
-              "them and keeps the old records under <protocol>/superseded/")
+        print_note(f"{stale} record(s) not made by today's code (code: stale / unrecorded): `hsibench run` reruns "
+                   "them and keeps the old records under <protocol>/superseded/")
     return 0
 
 
-def _cell(value, column: str) -> str:
+def _scaled(fraction: float | None) -> str:
+    """A score as the tables print it: ×100, two decimals."""
+    return _cell(None if fraction is None else 100 * fraction, ".2f")
+
+
+def _cell(value, spec: str = "") -> str:
     if value is None:
         return "–"
-    if isinstance(value, float):
-        return f"{value:.4f}" if column == "kappa" else f"{value:.2f}"
+    if isinstance(value, float) and spec:
+        return format(value, spec)
     return str(value)
 
 
@@ -366,4 +413,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--status", choices=("ok", "failed"))
     listing.add_argument("--stale", action="store_true", help="only records today's code did not make")
     listing.add_argument("--out", type=Path, default=Path("results"), metavar="DIR", help="results folder")
+    listing.add_argument("--json", action="store_true",
+                         help=f"print a JSON array of objects instead of the table; keys: {RESULTS_JSON_HELP}")
     listing.set_defaults(handler=handle_results_ls)
