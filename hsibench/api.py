@@ -103,12 +103,11 @@ def table(kind: str = "main", protocol: str = "demo", results_dir: str | Path = 
     the seed counts (``std``, ``count``: DataFrames of the same shape). ``request`` takes the other
     fields of :class:`~hsibench.report.ReportRequest` (``preset``, ``proposed``, ``key``, ``metric``…).
     """
-    from hsibench.report import TABLES, ReportRequest
+    from hsibench.report import ReportRequest
+    from hsibench.report.outputs import build_table
 
-    if kind not in TABLES:
-        raise ValueError(f"unknown table {kind!r}; choose one of {', '.join(TABLES)}")
-    built = TABLES[kind](ReportRequest(results_dir=Path(results_dir), protocol=protocol,
-                                       methods=list(methods) if methods else None, **request))
+    built = build_table(kind, ReportRequest(results_dir=Path(results_dir), protocol=protocol,
+                                            methods=list(methods) if methods else None, **request))
     labels = [built.row_label(row) for row, _ in built.rows]
     columns = [built.column_label(column) for column in built.columns]
 
