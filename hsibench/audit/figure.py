@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from hsibench.audit.habits import HABITS
 from hsibench.audit.table import AuditFindings
-from hsibench.report.figures import class_colour, save_figure
+from hsibench.report.figures import FONT_SIZE, TITLE_SIZE, class_colour, display_name, save_figure
 
 
 def audit_figure(findings: AuditFindings, folder: Path, stem: str = "audit") -> list[Path]:
@@ -23,7 +23,7 @@ def audit_figure(findings: AuditFindings, folder: Path, stem: str = "audit") -> 
     labels = [HABITS.get(habit).title for habit in habits]
     if findings.spreads:
         labels.append(f"one seed instead of {findings.spreads[0].over_seeds.count} (range)")
-    figure = Figure(figsize=(1.6 + 3.2 * len(methods), 0.45 * len(labels) + 1.4))
+    figure = Figure(figsize=(1.6 + 3.2 * len(methods), 0.45 * len(labels) + 1.4), layout="constrained")
     axes = figure.subplots(1, len(methods), sharex=True, sharey=True, squeeze=False)[0]
     for axis, method in zip(axes, methods):
         for effect in (e for e in findings.effects if e.method == method):
@@ -37,9 +37,12 @@ def audit_figure(findings: AuditFindings, folder: Path, stem: str = "audit") -> 
             axis.hlines(len(habits), spread.lowest[1] - mean, spread.highest[1] - mean, color="#7f7f7f", linewidth=4)
         axis.axvline(0.0, color="black", linewidth=0.8)
         axis.grid(axis="x", alpha=0.3)
-        axis.set_xlabel("ΔOA vs the clean reference (points)", fontsize=8)
-        axis.set_title(method, fontsize=9)
-    axes[0].set_yticks(range(len(labels)), labels, fontsize=8)
+        axis.set_xlabel("Change in OA against the clean reference (points)", fontsize=FONT_SIZE)
+        axis.set_title(display_name(method), fontsize=FONT_SIZE)
+        axis.tick_params(labelsize=FONT_SIZE)
+        axis.spines[["top", "right"]].set_visible(False)
+    axes[0].set_yticks(range(len(labels)), labels, fontsize=FONT_SIZE)
     axes[0].set_ylim(len(labels) - 0.5, -0.5)  # first habit on top
-    figure.suptitle(f"Evaluation habits on {findings.protocol_label}: mean paired change, 95 % interval", fontsize=9)
+    figure.suptitle(f"Evaluation habits on {findings.protocol_label}: mean paired change over seeds, 95 % interval",
+                    fontsize=TITLE_SIZE)
     return save_figure(figure, folder, stem)

@@ -71,7 +71,8 @@ def _request(args: argparse.Namespace):
     return ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                          methods=args.methods, preset=args.preset, proposed=args.proposed, ddof=STD_KINDS[args.std],
                          alpha=args.alpha, key=args.key, metric=args.metric, seed=getattr(args, "seed", 1330),
-                         allow_mixed_code=args.allow_mixed_code)
+                         allow_mixed_code=args.allow_mixed_code, full_scene=getattr(args, "full_scene", False),
+                         mark_support=getattr(args, "mark_support", True))
 
 
 def _writes(args: argparse.Namespace) -> bool:
@@ -128,5 +129,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(DIR/<protocol>/figures/) or --to FOLDER.")
     figure.add_argument("kind", choices=FIGURE_KINDS)
     figure.add_argument("--seed", type=int, default=1330, help="seed of the classification maps (default 1330)")
+    figure.add_argument("--full-scene", action="store_true",
+                        help="maps: paint predictions on unlabeled pixels too (default: only labeled pixels, the scored ones)")
+    figure.add_argument("--no-support-marks", dest="mark_support", action="store_false",
+                        help="maps: do not dot the support pixels on the ground-truth panel")
     _add_selection_options(figure, "DIR/<protocol>/figures/<name>.png|pdf")
     figure.set_defaults(handler=handle_figure)

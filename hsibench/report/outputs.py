@@ -49,7 +49,9 @@ class ReportRequest:
     key: str = "shots"  # the swept key of sweep tables and figures
     metric: str = "OA"
     seed: int = 1330  # the maps figure's seed
-    allow_mixed_code: bool = False  # accept records made by different code (the caption says so)
+    allow_mixed_code: bool = False
+    full_scene: bool = False  # maps: paint predictions on unlabeled pixels too (default: labeled pixels only)
+    mark_support: bool = True  # maps: dot the support pixels on the ground-truth panel  # accept records made by different code (the caption says so)
 
     @property
     def layout(self) -> ResultsLayout:
@@ -197,7 +199,8 @@ def _figure_maps(request: ReportRequest, folder: Path | None = None) -> list[Pat
     name, groups = selected_groups(request)
     return maps_figure(groups, request.seed, folder or request.layout.figures_dir(name),
                        f"{protocol_label(request)}, seed {request.seed}",
-                       stem=_variant_stem(f"maps-seed{request.seed}", request))
+                       stem=_variant_stem(f"maps-seed{request.seed}", request), mask_unlabeled=not request.full_scene,
+                       mark_support=request.mark_support)
 
 
 def _figure_sweep(request: ReportRequest, key: str, folder: Path | None = None) -> list[Path]:
@@ -214,7 +217,7 @@ def _figure_ablation(request: ReportRequest, folder: Path | None = None) -> list
     _, records = _records(request)
     name, groups = selected_groups(request, methods=ablation_variants(request, records), records=records)
     return ablation_figure(groups, folder or request.layout.figures_dir(name), request.ddof,
-                           stem=_variant_stem("ablation", request))
+                           stem=_variant_stem("ablation", request), full=request.proposed, alpha=request.alpha)
 
 
 #: kind → drawer(request, folder=None): draws into ``folder`` (None: ``DIR/<protocol>/figures/``), returns the paths
