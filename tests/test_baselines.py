@@ -26,7 +26,9 @@ from hsibench.methods import Method, RunContext, create_method, get_method_entry
 from hsibench.protocol import Protocol, Split, build_source_domain, build_task, load_protocol, make_split
 from hsibench.protocol.task import class_index
 
-ALL_METHODS = method_names()
+# the shipped methods only: a test module that registers fake methods may have been imported before this one
+ALL_METHODS = [name for name in method_names()
+               if get_method_entry(name).method_class.__module__.startswith("hsibench.methods.")]
 # variants share their base's code; the costlier honesty checks run once per distinct method
 BASE_METHODS = [name for name in ALL_METHODS if get_method_entry(name).base is None]
 
