@@ -356,3 +356,23 @@ def test_progress_is_batched_but_stage_changes_pass_and_no_epoch_is_lost() -> No
     points = [point for update in sent for point in unpack_points(update)]
     assert [(p["stage"], p["epoch"]) for p in points] == [("pretrain", e) for e in range(1, 6)] + [("adapt", 1), ("adapt", 2)]
     assert points[5]["loss"] is None and points[5]["validation_accuracy"] == 0.5 and points[6]["loss"] == 0.25
+
+
+def test_asking_for_the_model_reruns_a_current_record_without_one_and_keeps_nothing_aside(tmp_path: Path) -> None:
+    """`run --save-model` after a plain run: the trial runs again for its model; the old record is not 'other code'."""
+    import io
+
+    from hsibench.runner import ExecutorOptions, create_executor, plan_trials, run_campaign
+
+    def campaign(save_model: bool):
+        specs = plan_trials([CENTROID], "demo", [1330], settings(tmp_path, save_model=save_model))
+        return run_campaign(specs, create_executor("local", ExecutorOptions(results_dir=tmp_path / "results")),
+                            stream=io.StringIO(), live=False)
+
+    first = campaign(False)
+    assert first.ran == 1 and first.records[0].model_file is None
+    second = campaign(True)
+    record = second.records[0]
+    assert second.ran == 1 and record.model_file and (record.path.parent / record.model_file).is_file()
+    assert not second.superseded and not (tmp_path / "results" / "demo" / "superseded").exists()
+    assert campaign(True).ran == 0, "with its model beside it the record is current"

@@ -78,7 +78,7 @@ def run_campaign(specs: list[TrialSpec], executor: Executor, force: bool = False
                    "skipped (--force reruns them)")
     for trial in todo:
         old = existing[trial.run_id]
-        if old is not None and old.ok and not is_current(old, trial):  # --force too: never overwrite other code's record
+        if old is not None and old.ok and old.code.digest != code_provenance(trial).digest:  # --force too: never overwrite other code's record
             result.superseded.append(supersede(record_path(trial), old))
     if result.superseded:
         board.note(f"{len(result.superseded)} record(s) were made by other code: rerunning them; the old records "
