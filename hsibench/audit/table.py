@@ -19,6 +19,7 @@ from hsibench.audit.effects import (
     SingleSeedSpread,
 )
 from hsibench.audit.habits import HABITS, ONE_SEED
+from hsibench.report.display import latex_label
 from hsibench.report.provenance import provenance_phrase
 from hsibench.report.statistics import PAIRED_INTERVAL, PAIRED_TEST, Summary
 from hsibench.report.table_model import Cell, Table
@@ -116,7 +117,9 @@ def audit_table(findings: AuditFindings) -> Table:
     if findings.pairs:
         separators.add(len(rows))
         rows += [_pair_row(pair) for pair in findings.pairs]
-    return Table("audit", _caption(findings), "Method: habit", list(COLUMNS), rows, separators=separators)
+    protocol = next((record.protocol_name for record in findings.records if record.protocol_name), "")
+    return Table("audit", _caption(findings), "Method: habit", list(COLUMNS), rows, separators=separators,
+                 label=latex_label("audit", protocol) if protocol else None)
 
 
 CSV_FIELDS = ("method", "habit", "seeds", "reference_mean", "reference_std", "habit_mean", "habit_std", "change",

@@ -181,11 +181,13 @@ def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: di
 
 
 def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_options) -> None:
-    """Write and print a table of what exists now; a table that cannot be made yet is a note, not an error.
+    """Print a table of what exists now (``hsibench table … --write`` saves it); a table that cannot be made yet is a
+    note, not an error.
 
     ``fixed`` are the run's single-valued overrides: the table shows the records made with them.
     """
-    from hsibench.report import ReportError, ReportRequest, make_table, to_markdown
+    from hsibench.report import ReportError, ReportRequest, to_markdown
+    from hsibench.report.outputs import build_table
     from hsibench.runner import split_overrides
 
     protocol_overrides, method_overrides = split_overrides(fixed)
@@ -199,7 +201,7 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
         request = ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                                 preset=preset, **request_options)
         try:
-            table, written = make_table(kind, request)
+            table = build_table(kind, request)
             break
         except ReportError as error:
             problem = error
@@ -208,7 +210,8 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
         return
     print()
     print(to_markdown(table))
-    print("Table written to " + ", ".join(str(path) for path in written.values()))
+    print(f"(printed, not written: `hsibench table {kind} --protocol {args.protocol} --out {args.out} --write` saves "
+          "it as md, tex and csv)", file=sys.stderr)
 
 
 def _preset(args: argparse.Namespace) -> str:
