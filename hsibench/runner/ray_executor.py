@@ -247,9 +247,11 @@ class RayExecutor(Executor):
                      ((e := estimate_trial_memory(t, self.options.share_scenes)).total_mb, e.describe()) for t in trials}
         self._memory_mb = {run_id: megabytes for run_id, (megabytes, _) in estimates.items()}
         largest = max((node["Resources"].get("memory", 0) / MB for node in ray.nodes() if node.get("Alive")), default=0)
+        if largest <= 0:  # a cluster that offers no memory resource at all: nothing to request or check
+            self._memory_mb = {}
         for trial in trials:
             megabytes, how = estimates[trial.run_id]
-            if megabytes > largest:
+            if 0 < largest < megabytes:
                 raise ResourceRequestError(
                     f"{trial.spec.label} needs {how}, but the largest Ray node offers {largest:,.0f} MB of memory to "
                     "tasks. Join a cluster with bigger nodes (--address), or set --memory-per-trial MB if the "
