@@ -62,20 +62,12 @@ def run(method: str | Iterable[str], protocol: str, seeds: Iterable[int] | None 
 
 
 def record_row(record: TrialRecord) -> dict[str, Any]:
-    """The flat facts of one record: what ran, its scores (fractions), and what made them."""
-    machine = record.machine
-    return {
-        "protocol": record.protocol_name, "method": record.method, "preset": record.preset, "seed": record.seed,
-        "status": record.status, "overall_accuracy": record.overall_accuracy,
-        "average_accuracy": record.average_accuracy, "kappa": record.kappa,
-        "shots": record.protocol.get("shots"), "split_mode": record.protocol.get("split_mode"),
-        "overrides": {**record.protocol_overrides, **record.method_overrides}, "audit": record.audit,
-        "run_id": record.run_id, "code": record.code.digest, "git_commit": record.code.git_commit,
-        "cpu": machine.cpu_model if machine else None, "threads": machine.threads if machine else None,
-        "device": machine.device if machine else None, "precision": machine.precision if machine else None,
-        "seconds": record.timings.get("total_s"), "finished_at": record.finished_at,
-        "path": str(record.path) if record.path else None,
-    }
+    """The flat facts of one record (see :func:`hsibench.report.collect.record_row`), ``code`` its fingerprint."""
+    from hsibench.report.collect import record_row as facts
+
+    row = facts(record)
+    row["code"] = row.pop("code_digest")  # the fingerprint itself: a DataFrame compares code across records
+    return row
 
 
 def load_results(results_dir: str | Path = "results", protocol: str | None = None, method: str | None = None,

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from hsibench.cli.options import UsageError, positive_int
+from hsibench.runner.records import atomic_file
 
 
 def _load_inputs(args: argparse.Namespace, model):
@@ -57,26 +57,17 @@ def _progress_bar(total: int, enabled: bool):
                 disable=None if enabled else True, dynamic_ncols=True)
 
 
-def _colour(class_id: int) -> str:
-    try:  # the report layer's fixed colour per class id, so a map looks like `hsibench figure maps`
-        from hsibench.report.figures import class_colour
-    except ImportError:  # pragma: no cover — a palette renamed elsewhere must not stop a prediction
-        palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-                   "#17becf")
-        return "#000000" if class_id == 0 else palette[(class_id - 1) % len(palette)]
-    return class_colour(int(class_id))
-
-
 def write_png(path: Path, labels, class_ids, class_names, title: str) -> Path:
     """The label map with a legend (only the classes that occur, plus "not classified" where a pixel is 0)."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    from hsibench.report.palette import class_colormap, class_colour  # the same colours as `hsibench figure maps`
+
     top = int(max(class_ids, default=0))
-    colormap = ListedColormap([_colour(c) for c in range(top + 1)])
+    colormap = class_colormap(top)
     height, width = labels.shape
     scale = 6.0 / max(height, width)
     figure = Figure(figsize=(max(3.0, width * scale) + 2.6, max(3.0, height * scale) + 0.6))
@@ -86,23 +77,21 @@ def write_png(path: Path, labels, class_ids, class_names, title: str) -> Path:
     axis.set_axis_off()
     axis.set_title(title, fontsize=9)
     present = set(np.unique(labels).tolist())
-    handles = [Patch(facecolor=_colour(c), edgecolor="none", label=f"{c} {n}")
+    handles = [Patch(facecolor=class_colour(c), edgecolor="none", label=f"{c} {n}")
                for c, n in zip(class_ids, class_names) if c in present]
     if 0 in present:
-        handles.append(Patch(facecolor=_colour(0), edgecolor="none", label="0 not classified"))
+        handles.append(Patch(facecolor=class_colour(0), edgecolor="none", label="0 not classified"))
     axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    figure.savefig(temporary, dpi=150, bbox_inches="tight")
-    os.replace(temporary, path)
+    with atomic_file(path, ".png") as temporary:
+        figure.savefig(temporary, dpi=150, bbox_inches="tight")
     return path
 
 
 def write_geotiff(path: Path, labels, tags) -> Path:
     import tifffile
 
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.tif")
-    tifffile.imwrite(temporary, labels, photometric="minisblack", extratags=[(*tag, True) for tag in tags])
-    os.replace(temporary, path)
+    with atomic_file(path, ".tif") as temporary:
+        tifffile.imwrite(temporary, labels, photometric="minisblack", extratags=[(*tag, True) for tag in tags])
     return path
 
 

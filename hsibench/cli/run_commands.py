@@ -313,15 +313,10 @@ RESULTS_JSON_HELP = ("protocol, method, preset, seed, shots, split_mode, protoco
 
 def results_listing(path: Path, record) -> dict:
     """One object of `hsibench results ls --json` (:data:`RESULTS_JSON_KEYS`): the record's own values."""
-    from hsibench.report.provenance import code_status
+    from hsibench.report.collect import record_row
 
-    return {"protocol": record.protocol_name, "method": record.method, "preset": record.preset, "seed": record.seed,
-            "shots": record.protocol.get("shots"), "split_mode": record.protocol.get("split_mode"),
-            "protocol_overrides": dict(record.protocol_overrides), "method_overrides": dict(record.method_overrides),
-            "audit": record.audit, "status": record.status, "code": code_status(record),
-            "overall_accuracy": record.overall_accuracy, "average_accuracy": record.average_accuracy,
-            "kappa": record.kappa, "seconds": record.timings.get("total_s"), "finished_at": record.finished_at,
-            "run_id": record.run_id, "path": str(path)}
+    row = record_row(record, path)
+    return {key: row[key] for key in RESULTS_JSON_KEYS}
 
 
 def handle_results_ls(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from hsibench.report.render import RENDERERS, render, to_csv, to_latex, to_markd
 
 _NAMES = {
     "Group": "collect", "ReportError": "collect", "group_records": "collect", "matching_records": "collect",
-    "records_table": "collect",
+    "record_row": "collect",
     "FIGURES": "outputs", "TABLES": "outputs", "ReportRequest": "outputs", "build_table": "outputs",
     "default_methods": "outputs", "make_figure": "outputs", "make_table": "outputs", "table_paths": "outputs",
     "write_table": "outputs",

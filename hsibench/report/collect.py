@@ -19,7 +19,6 @@ from hsibench.report.display import method_display_name
 from hsibench.report.errors import ReportError
 from hsibench.report.provenance import check_single_code
 from hsibench.runner.record_schema import TrialRecord
-from hsibench.runner.records import load_records
 
 log = logging.getLogger(__name__)
 
@@ -174,27 +173,21 @@ def check_same_splits(groups: list[Group]) -> None:
                 "outdated ones with --force, or move their records out of the runs folder.")
 
 
-def records_table(root: Path, protocol: str | None = None) -> list[dict[str, Any]]:
-    """One row per record, for ``hsibench results ls``; ``code`` says whether today's code would reproduce it."""
+def record_row(record: TrialRecord, path: Path | str | None = None) -> dict[str, Any]:
+    """The flat facts of one record — what ran, its scores (fractions, as in the record), what made them — for
+    ``hsibench results ls`` and ``hsibench.load_results``; ``code`` says whether today's code would reproduce it."""
     from hsibench.report.provenance import code_status
 
-    rows = []
-    for record in load_records(root, protocol):
-        overrides = {**record.protocol_overrides, **record.method_overrides}
-        rows.append({
-            "protocol": record.protocol_name, "method": record.method, "preset": record.preset, "seed": record.seed,
-            "shots": record.protocol.get("shots"), "mode": record.protocol.get("split_mode"),
-            "overrides": ",".join(f"{k}={v}" for k, v in overrides.items()), "status": record.status,
-            "code": code_status(record),
-            "OA": _percent(record.overall_accuracy), "AA": _percent(record.average_accuracy), "kappa": record.kappa,
-            "seconds": record.timings.get("total_s"), "finished": record.finished_at, "run_id": record.run_id,
-        })
-    return rows
-
-
-RECORDS_COLUMNS = ("protocol", "method", "preset", "seed", "shots", "mode", "overrides", "status", "code", "OA", "AA",
-                   "kappa", "seconds", "finished", "run_id")
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else 100 * value
+    machine = record.machine
+    return {
+        "protocol": record.protocol_name, "method": record.method, "preset": record.preset, "seed": record.seed,
+        "shots": record.protocol.get("shots"), "split_mode": record.protocol.get("split_mode"),
+        "protocol_overrides": dict(record.protocol_overrides), "method_overrides": dict(record.method_overrides),
+        "audit": record.audit, "status": record.status, "code": code_status(record),
+        "overall_accuracy": record.overall_accuracy, "average_accuracy": record.average_accuracy,
+        "kappa": record.kappa, "seconds": record.timings.get("total_s"), "finished_at": record.finished_at,
+        "run_id": record.run_id, "path": str(path or record.path or ""),
+        "code_digest": record.code.digest, "git_commit": record.code.git_commit,
+        "cpu": machine.cpu_model if machine else None, "threads": machine.threads if machine else None,
+        "device": machine.device if machine else None, "precision": machine.precision if machine else None,
+    }

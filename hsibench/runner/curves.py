@@ -33,6 +33,11 @@ def curve_values(info: dict[str, Any]) -> dict[str, float | None]:
     return values
 
 
+def curve_point(info: dict[str, Any]) -> dict[str, Any]:
+    """One progress update as a curve point: stage, epoch, epochs and its measured values (what travels to loggers)."""
+    return {**{key: info.get(key) for key in DESCRIPTIVE_KEYS}, **curve_values(info)}
+
+
 class CurveRecorder:
     """A progress callback that keeps every update per stage and passes it on to ``forward`` (the display)."""
 

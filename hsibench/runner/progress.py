@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from hsibench.runner.curves import DESCRIPTIVE_KEYS, curve_values
+from hsibench.runner.curves import curve_point
 from hsibench.runner.record_schema import TrialRecord
 
 
@@ -78,7 +78,7 @@ class BatchedProgress:
     def __call__(self, **info: Any) -> None:
         self._latest = {k: v for k, v in info.items() if isinstance(v, str | int | float | bool | type(None))}
         if info.get("epoch") is not None:
-            self._pending.append({**{k: info.get(k) for k in DESCRIPTIVE_KEYS}, **curve_values(info)})
+            self._pending.append(curve_point(info))
         now = time.monotonic()
         if info.get("stage") != self._last_stage or now - self._last_time >= self.interval:
             self._last_stage = info.get("stage")

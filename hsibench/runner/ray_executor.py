@@ -51,7 +51,6 @@ from hsibench.runner.source_domains import needs_source
 from hsibench.runner.spec import ResolvedTrial, TrialSpec
 from hsibench.runner.stages import PretrainingJob, run_pretraining
 from hsibench.runner.training_loggers import (
-    FINAL_SCORES,
     LoggedRun,
     TrainingLoggers,
     final_scores,
@@ -116,7 +115,7 @@ def tune_trial(config: dict[str, Any], scene_refs: dict[SceneKey, ray.ObjectRef]
     with _shared_scenes(scene_refs):
         record = execute_trial(spec, progress)
     progress.flush()
-    scores = {name: getattr(record, name) for name in FINAL_SCORES} if record.ok else {}
+    scores = final_scores(record)
     tune.report({"progress": 0, "status": record.status, "record_path": str(record.path), **scores})
 
 

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_json_atomically(path: Path, data: dict[str, Any]) -> Path:
+@contextmanager
+def atomic_file(path: Path, suffix: str = "") -> Iterator[Path]:
+    """Yields a hidden temporary path beside ``path``; when the block ends it replaces ``path`` in one step, and
+    when the block raises it is removed. ``suffix`` keeps the extension a writer insists on (``.npz``, ``.png``)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w") as handle:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> Path:
+    with atomic_file(path) as temporary, open(temporary, "w") as handle:
         json.dump(_plain(data), handle, indent=2, sort_keys=True, allow_nan=False)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
     return path
 
 
@@ -52,10 +64,8 @@ def save_map_atomically(path: Path, **arrays) -> Path:
     """A compressed ``.npz`` written the same crash-safe way as records."""
     import numpy as np
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(temporary, **arrays)
-    os.replace(temporary, path)
+    with atomic_file(path, ".npz") as temporary:
+        np.savez_compressed(temporary, **arrays)
     return path
 
 

@@ -60,6 +60,7 @@ from hsibench.protocol.patches import PatchSampler
 from hsibench.protocol.split import Split
 from hsibench.provenance import code_fingerprint
 from hsibench.runner.layout import ResultsLayout
+from hsibench.runner.records import atomic_file
 from hsibench.runner.spec import ResolvedTrial, config_dict, load_plugins, protocol_identity
 from hsibench.runner.user_cube import resample_cube
 
@@ -109,17 +110,10 @@ def _check_statistics_match(task: FewShotTask, scene: Scene, statistics: tuple[n
 
 
 def _write_atomically(path: Path, payload: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with atomic_file(path) as temporary, open(temporary, "wb") as handle:
+        torch.save(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     return path
 
 

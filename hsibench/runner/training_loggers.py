@@ -35,7 +35,7 @@ from typing import Any
 
 from hsibench.errors import HsibenchError
 from hsibench.registry import Registry, UnknownNameError
-from hsibench.runner.curves import DESCRIPTIVE_KEYS, curve_values
+from hsibench.runner.curves import DESCRIPTIVE_KEYS, curve_point
 from hsibench.runner.record_schema import TrialRecord
 from hsibench.runner.spec import ResolvedTrial, config_dict
 
@@ -249,7 +249,7 @@ class TrainingLoggers:
         """A progress callback (the local executor's) that logs every reported epoch of ``run``."""
         def progress(**info: Any) -> None:
             if self.loggers and info.get("epoch") is not None:
-                self.log_points(run, [{"stage": info.get("stage"), "epoch": info["epoch"], **curve_values(info)}])
+                self.log_points(run, [curve_point(info)])
         return progress
 
     def close(self) -> None:
