@@ -362,3 +362,10 @@ def test_the_user_cube_is_a_scene_named_after_its_file(trials) -> None:
     assert cube.scene.name == "target[cube]" and cube.labeled and not cube.is_geotiff
     assert cube.scene.class_names[1] == "material 1" and cube.scene.class_names[2] == "class 2"
     assert dataclasses.replace(cube.scene).bands == 60
+
+
+def test_printed_scores_give_kappa_times_100_like_every_table(trials, tmp_path: Path, capsys) -> None:
+    _predict("--model", _model(trials, "ssftt"), "--cube", trials["files"] / "target.mat", "--key", "cube",
+             "--gt", trials["files"] / "target.mat", "--gt-key", "gt", "--out", tmp_path)
+    scores = json.loads((tmp_path / "target.scores.json").read_text())
+    assert f"κ ×100 {100 * scores['kappa']:.2f}" in capsys.readouterr().out

@@ -188,8 +188,8 @@ def _predict(args: argparse.Namespace, model) -> int:
         scores = {**provenance, "gt": str(cube.ground_truth_path.resolve()), "gt_key": args.gt_key,
                   **score_map(model, labels, scene.labels)}
         written.append(write_json_atomically(out / f"{name}.scores.json", scores))
-        kappa = "–" if scores["kappa"] is None else f"{scores['kappa']:.4f}"
-        print(f"OA {100 * scores['overall_accuracy']:.2f}  AA {100 * scores['average_accuracy']:.2f}  κ {kappa}  "
+        kappa = "–" if scores["kappa"] is None else f"{100 * scores['kappa']:.2f}"  # ×100, as every table prints it
+        print(f"OA {100 * scores['overall_accuracy']:.2f}  AA {100 * scores['average_accuracy']:.2f}  κ ×100 {kappa}  "
               f"over {scores['pixels_scored']} labeled pixels")
         if scores["pixels_of_other_classes"]:
             print(f"  left out: pixels of classes the model does not know {scores['pixels_of_other_classes']}",
