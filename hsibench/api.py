@@ -37,22 +37,26 @@ from hsibench.runner.record_schema import STATUS_OK
 def run(method: str | Iterable[str], protocol: str, seeds: Iterable[int] | None = None, preset: str | None = None,
         out: str | Path = "results", cache: str | Path | None = None, executor: str = "local",
         overrides: Mapping[str, Any] | None = None, force: bool = False, plugins: Iterable[str] = (),
-        device: str = "auto", threads: int = 1, maps: str = "none", **executor_options: Any) -> list[TrialRecord]:
+        device: str = "auto", threads: int = 1, maps: str = "none", precision: str = "auto",
+        **executor_options: Any) -> list[TrialRecord]:
     """Run ``method`` (one name or several) on ``protocol`` for ``seeds`` (default: the protocol's) and return the records.
 
     ``preset`` defaults to the protocol's default preset (``smoke`` on the demo, ``paper`` elsewhere),
     ``overrides`` are ``--set`` pairs (protocol or method keys), ``executor`` is ``local`` (this process,
     the default here: no Ray start for a notebook) or ``ray`` (``executor_options`` go to
-    :class:`~hsibench.runner.ExecutorOptions`: ``address``, ``gpus_per_trial``, ``loggers``…). Failed
+    :class:`~hsibench.runner.ExecutorOptions`: ``address``, ``gpus_per_trial``, ``loggers``…); ``precision`` is
+    ``--precision`` (auto, fp32, bf16, fp16). Failed
     trials are returned as failed records, as the CLI records them; nothing is raised for them.
     """
+    from hsibench.methods.training import choose_precision
     from hsibench.protocol import load_protocol
 
     methods = [method] if isinstance(method, str) else list(method)
     loaded = load_protocol(protocol)
     out, cache = Path(out).resolve(), Path(cache).resolve() if cache else default_pretraining_cache()
     settings = TrialSettings(out_dir=out, cache_dir=cache, preset=preset or loaded.default_preset, device=device,
-                             threads=threads, maps=maps, plugins=tuple(plugins))
+                             threads=threads, maps=maps, plugins=tuple(plugins),
+                             precision=choose_precision(precision, device, executor_options.get("gpus_per_trial", 0.0)))
     specs = plan_trials(methods, protocol, choose_seeds(loaded, list(seeds) if seeds else None), settings,
                         fixed=dict(overrides or {}))
     options = ExecutorOptions(results_dir=out, cache_dir=cache, cpus_per_trial=float(threads), device=device,

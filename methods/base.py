@@ -64,14 +64,15 @@ class RunContext:
 
     ``cache_dir`` holds content-addressed pretraining checkpoints shared by trials;
     ``progress`` receives keyword updates (``stage``, ``epoch``, ``epochs``, ``loss``) for the
-    live display; ``amp`` enables mixed precision on CUDA.
+    live display; ``precision`` (fp32, bf16, fp16) is the dtype training and inference autocast to
+    (:func:`~hsibench.methods.training.autocast`), already the method's :meth:`Method.effective_precision`.
     """
 
     seed: int
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "hsibench" / "pretraining")
     progress: Callable[..., None] = _no_progress
-    amp: bool = True
+    precision: str = "fp32"
     inference_batch_size: int = 0  # 0: default_inference_batch_size(device)
     # `hsibench audit`'s test-checkpoint habit only (methods/validation.py): None in every other trial
     checkpoint_probe: CheckpointProbe | None = None
@@ -124,10 +125,19 @@ class Method(abc.ABC):
 
     info: ClassVar[MethodInfo]
     accepts_pooled_sources: ClassVar[bool] = False
+    #: whether the trial's ``--precision`` reaches this method's arithmetic; False (the scikit-learn methods):
+    #: it computes as it always does, so its trials are fp32 whatever is asked and keep one run id
+    follows_precision: ClassVar[bool] = True
 
     def __init__(self, config: Any, context: RunContext) -> None:
         self.config = config
         self.context = context
+
+    @classmethod
+    def effective_precision(cls, config: Any, requested: str) -> str:
+        """The precision this method computes in when a trial asks for ``requested`` (what the record and run
+        id say); fp32 for a method that does not follow the trial's precision."""
+        return requested if cls.follows_precision else "fp32"
 
     @classmethod
     def code_digest(cls) -> str:

@@ -369,7 +369,7 @@ class DCFSL(Method):
         joint_map.to(device)
         optimizer_step = OptimizerStep([torch.optim.Adam(network.parameters(), lr=config.learning_rate),
                                         torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate)],
-                                       device, context.amp)
+                                       device, context.precision)
         pools = {"source": SourcePool(self.source, config.source_per_class, context.numpy_rng(offset=2), generator),
                  "target": TargetPool(task, config, generator)}
         way = task.num_classes
@@ -390,7 +390,7 @@ class DCFSL(Method):
             support, query, query_labels = sample_episode(pools[domain], episode_way, config.episode_shots,
                                                           config.episode_queries, generator)
             other_batch = pools[other].batch(config.domain_batch_size)
-            with autocast(device, context.amp):
+            with autocast(device, context.precision):
                 support_features, support_outputs = network(to_device(support, device), domain)
                 query_features, query_outputs = network(to_device(query, device), domain)
                 other_features, other_outputs = network(to_device(other_batch, device), other)
@@ -425,13 +425,13 @@ class DCFSL(Method):
 
     @torch.no_grad()
     def _embed(self, patches: torch.Tensor) -> torch.Tensor:
-        with autocast(self.context.device, self.context.amp):
+        with autocast(self.context.device, self.context.precision):
             features, _ = self.network(to_device(patches, self.context.device), "target")
         return features.float()
 
     def _nearest_neighbour_logits(self, patches: torch.Tensor) -> torch.Tensor:
         """Per class, minus the distance to its nearest support embedding: the arg-max is the 1-NN label."""
-        with autocast(self.context.device, self.context.amp):
+        with autocast(self.context.device, self.context.precision):
             features, _ = self.network(patches, "target")
         distances = torch.cdist(features.float(), self.support_features.to(features.device))  # [n, support]
         logits = torch.full((len(features), self.architecture["num_classes"]), -torch.inf, device=features.device)
@@ -446,7 +446,7 @@ class DCFSL(Method):
                              f"but {domain.name} has {domain.bands}")
         self.network.to(self.context.device).eval()
         return predict_in_batches(self._nearest_neighbour_logits, domain, coords, self.context.device,
-                                  self.context.inference_batch_size, amp=False)
+                                  self.context.inference_batch_size, precision="fp32")
 
     def state_dict(self) -> dict:
         if self.network is None:

@@ -277,13 +277,13 @@ def pretrain_masked_autoencoder(source: Source, config: MAEConfig, context: RunC
     optimizer = adamw_without_norm_decay(model, config.pretrain_learning_rate, config.pretrain_weight_decay,
                                          betas=(0.9, 0.95))
     schedule = pretraining_schedule(optimizer, config.pretrain_steps, int(config.pretrain_warmup * config.pretrain_steps))
-    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
+    optimizer_step = OptimizerStep(optimizer, device, context.precision, schedule)
     pixels = UniformPixels(source, generator)
     report_every = max(1, config.pretrain_steps // 100)
     losses: list[float] = []
     for step in range(config.pretrain_steps):
         batch = pixels.draw(config.pretrain_batch_size, device)
-        with autocast(device, context.amp):
+        with autocast(device, context.precision):
             loss = model(batch)
         optimizer_step(loss)
         if (step + 1) % report_every == 0 or step + 1 == config.pretrain_steps:

@@ -22,10 +22,10 @@ def needs_loss_scaling(dtype: torch.dtype | None) -> bool:
     return dtype == torch.float16
 
 
-def gradient_scaler(device: torch.device, amp: bool) -> torch.amp.GradScaler:
+def gradient_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler:
     """A GradScaler that scales only where autocast runs in float16; elsewhere a pass-through
     (``scale`` returns the loss unchanged, ``step`` calls ``optimizer.step()``)."""
-    return torch.amp.GradScaler(device.type, enabled=needs_loss_scaling(autocast_dtype(device, amp)))
+    return torch.amp.GradScaler(device.type, enabled=needs_loss_scaling(autocast_dtype(device, precision)))
 
 
 class OptimizerStep:
@@ -39,10 +39,10 @@ class OptimizerStep:
     """
 
     def __init__(self, optimizers: torch.optim.Optimizer | Sequence[torch.optim.Optimizer], device: torch.device,
-                 amp: bool, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                 precision: str, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                  max_grad_norm: float | None = None) -> None:
         self.optimizers = [optimizers] if isinstance(optimizers, torch.optim.Optimizer) else list(optimizers)
-        self.scaler = gradient_scaler(device, amp)
+        self.scaler = gradient_scaler(device, precision)
         self.scheduler = scheduler
         self.max_grad_norm = max_grad_norm
         self.updates = 0

@@ -56,11 +56,15 @@ def domain_digest(patches_padded: torch.Tensor) -> str:
     return digest
 
 
-def pretraining_key(method_family: str, source_digest: str, config: dict[str, Any], seed: int, code: str) -> str:
+def pretraining_key(method_family: str, source_digest: str, config: dict[str, Any], seed: int, code: str,
+                    precision: str = "fp32") -> str:
     """A stable hex key over JSON-serialisable parts; ``code`` is the fingerprint of the pretraining's code
-    (:meth:`Method.code_digest`), so a pretraining made by other code is never reused."""
-    payload = json.dumps({"family": method_family, "source": source_digest, "config": config, "seed": seed,
-                          "code": code}, sort_keys=True, default=str)
+    (:meth:`Method.code_digest`), so a pretraining made by other code is never reused, and ``precision`` the
+    dtype it trained in (a bf16 pretraining is another checkpoint; fp32 keys are those made before it existed)."""
+    parts = {"family": method_family, "source": source_digest, "config": config, "seed": seed, "code": code}
+    if precision != "fp32":
+        parts["precision"] = precision
+    payload = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 

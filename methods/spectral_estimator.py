@@ -21,8 +21,11 @@ from hsibench.protocol import Domain, FewShotTask
 class SpectralEstimatorMethod(Method):
     """A method that classifies each pixel's spectrum alone with a fitted scikit-learn estimator.
 
-    Subclasses implement :meth:`fit_estimator`; their config has a ``prediction_batch_size``.
+    Subclasses implement :meth:`fit_estimator`; their config has a ``prediction_batch_size``. scikit-learn
+    computes in float64 whatever ``--precision`` asks, so these trials are fp32 trials.
     """
+
+    follows_precision = False
 
     def __init__(self, config: Any, context: RunContext) -> None:
         super().__init__(config, context)

@@ -138,7 +138,7 @@ def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, 
     device = context.device
     model.to(device).train()
     optimizer = schedule.make_optimizer(model)
-    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule.make_scheduler(optimizer, len(coords)))
+    optimizer_step = OptimizerStep(optimizer, device, context.precision, schedule.make_scheduler(optimizer, len(coords)))
     generator = context.generator(stream)
     coords = np.asarray(coords)
     targets = torch.as_tensor(np.asarray(labels), dtype=torch.long)
@@ -149,7 +149,7 @@ def fit_classifier(model: nn.Module, patches: PatchSampler, coords: np.ndarray, 
             inputs = patches.gather(coords[batch.numpy()])
             if schedule.augment:
                 inputs = random_dihedral(inputs, generator)
-            with autocast(device, context.amp):
+            with autocast(device, context.precision):
                 logits = model(to_device(inputs, device))
             loss = F.cross_entropy(logits.float(), targets[batch].to(device))
             optimizer_step(loss)
@@ -201,7 +201,7 @@ class PatchClassifierMethod(Method):
         schedule = FitSchedule.from_config(self.config)
         selection = validation_selection(
             task, model, lambda coords: predict_in_batches(model, task.target, coords, self.context.device,
-                                                           self.context.inference_batch_size, self.context.amp),
+                                                           self.context.inference_batch_size, self.context.precision),
             self.config.select_on_validation, self.config.validation_interval, self.config.epochs,
             probe=self.context.checkpoint_probe)
         fit_classifier(model, task.target.patches, task.support_coords, task.support_labels,
@@ -222,7 +222,7 @@ class PatchClassifierMethod(Method):
                              f"but {domain.name} has {domain.bands}")
         self.model.to(self.context.device).eval()
         return predict_in_batches(self.model, domain, coords, self.context.device,
-                                  self.context.inference_batch_size, self.context.amp)
+                                  self.context.inference_batch_size, self.context.precision)
 
     def state_dict(self) -> dict:
         if self.model is None:
@@ -273,13 +273,14 @@ class PretrainedPatchClassifierMethod(PatchClassifierMethod):
     def pretraining_key(self, source: Source) -> str:
         source = self._source(source)
         return pretraining_key(self.pretraining_family, self.source_digest(source), self.pretraining_config(source),
-                               self.config.pretrain_seed, self.code_digest())
+                               self.config.pretrain_seed, self.code_digest(), self.context.precision)
 
     def prepare(self, source: Source) -> None:
         source = self._source(source)
         patch_size = source_domains(source)[0].patches.patch_size
         describe = {"method": self.pretraining_family, "source": source.name,
-                    "config": self.pretraining_config(source), "pretrain_seed": self.config.pretrain_seed}
+                    "config": self.pretraining_config(source), "pretrain_seed": self.config.pretrain_seed,
+                    "precision": self.context.precision}
         context = dataclasses.replace(self.context, seed=self.config.pretrain_seed)
         state, _ = PretrainingCache(self.context.cache_dir).get_or_compute(
             self.pretraining_key(source), lambda: {**self.pretrain(source, context), "patch_size": patch_size}, describe)

@@ -46,23 +46,21 @@ def test_loss_scaling_is_needed_exactly_for_float16() -> None:
     assert not any(needs_loss_scaling(dtype) for dtype in (torch.bfloat16, torch.float32, None))
 
 
-@pytest.mark.parametrize(("device", "amp", "bf16", "expected"), [
-    ("cpu", True, True, None), ("cpu", True, False, None),  # autocast never runs on the CPU
-    ("cuda", False, False, None),
-    ("cuda", True, True, torch.bfloat16),
-    ("cuda", True, False, torch.float16),  # e.g. a V100 / T4: the one case that needs a GradScaler
+@pytest.mark.parametrize(("device", "precision", "expected"), [
+    ("cpu", "fp32", None), ("cpu", "bf16", torch.bfloat16),
+    ("cuda", "fp32", None), ("cuda", "bf16", torch.bfloat16),
+    ("cuda", "fp16", torch.float16),  # e.g. a V100 / T4: the one case that needs a GradScaler
 ])
 def test_the_step_scales_the_loss_exactly_where_autocast_runs_in_float16(
-        device: str, amp: bool, bf16: bool, expected: torch.dtype | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
-    dtype = autocast_dtype(torch.device(device), amp)
+        device: str, precision: str, expected: torch.dtype | None) -> None:
+    dtype = autocast_dtype(torch.device(device), precision)
     assert dtype == expected
     assert needs_loss_scaling(dtype) is (expected == torch.float16)
 
 
 def test_on_the_cpu_the_scaler_is_a_pass_through() -> None:
-    assert not gradient_scaler(torch.device("cpu"), amp=True).is_enabled()
-    assert not OptimizerStep(optimizer_at(0.1), torch.device("cpu"), amp=True).scaler.is_enabled()
+    assert not gradient_scaler(torch.device("cpu"), precision="bf16").is_enabled()
+    assert not OptimizerStep(optimizer_at(0.1), torch.device("cpu"), precision="bf16").scaler.is_enabled()
 
 
 def test_one_step_is_zero_grad_backward_step_on_every_optimiser_and_counts_updates() -> None:
@@ -71,7 +69,7 @@ def test_one_step_is_zero_grad_backward_step_on_every_optimiser_and_counts_updat
     reference = [{name: value.clone() for name, value in module.state_dict().items()} for module in (first, second)]
     inputs = torch.randn(5, 3)
     step = OptimizerStep([torch.optim.SGD(first.parameters(), lr=0.1), torch.optim.SGD(second.parameters(), lr=0.1)],
-                         torch.device("cpu"), amp=True)
+                         torch.device("cpu"), precision="bf16")
     for _ in range(2):  # gradients of the first update must not leak into the second
         step(second(first(inputs)).pow(2).mean())
     assert step.updates == 2
@@ -92,7 +90,7 @@ def test_one_step_is_zero_grad_backward_step_on_every_optimiser_and_counts_updat
 def test_the_step_advances_the_schedule_once_per_update() -> None:
     optimizer = optimizer_at(1.0)
     scheduler = warmup_cosine_scheduler(optimizer, total=10, warmup=4, start_factor=0.2)
-    step = OptimizerStep(optimizer, torch.device("cpu"), amp=False, scheduler=scheduler)
+    step = OptimizerStep(optimizer, torch.device("cpu"), precision="fp32", scheduler=scheduler)
     parameter = optimizer.param_groups[0]["params"][0]
     seen = []
     for _ in range(3):
@@ -103,7 +101,7 @@ def test_the_step_advances_the_schedule_once_per_update() -> None:
 
 def test_clipping_bounds_the_gradient_norm_of_the_update() -> None:
     parameter = torch.nn.Parameter(torch.zeros(4))
-    step = OptimizerStep(torch.optim.SGD([parameter], lr=1.0), torch.device("cpu"), amp=False, max_grad_norm=0.5)
+    step = OptimizerStep(torch.optim.SGD([parameter], lr=1.0), torch.device("cpu"), precision="fp32", max_grad_norm=0.5)
     step((parameter * torch.tensor([30.0, -40.0, 0.0, 0.0])).sum())  # gradient norm 50
     assert float(parameter.detach().norm()) == pytest.approx(0.5)
     assert parameter.detach().tolist() == pytest.approx([-0.3, 0.4, 0.0, 0.0])

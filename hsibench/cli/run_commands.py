@@ -77,6 +77,10 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     how.add_argument("--cpus-per-trial", type=float, help="CPUs (and torch threads) per trial (default 1)")
     how.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.5 (default 0)")
     how.add_argument("--device", default="auto", help="auto (CUDA when the trial has a GPU), cpu or cuda")
+    how.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                     help="what training and inference compute in: auto (bf16 on CUDA, fp16 where the GPU lacks bf16; "
+                          "fp32 on the CPU), fp32, bf16 (CUDA, or a CPU with amx_bf16/avx512_bf16) or fp16 (CUDA). "
+                          "It changes the numbers, so it is part of the run id and the record")
     how.add_argument("--retries", type=non_negative_int, default=2, metavar="N",
                      help="Ray: run a trial or pretraining again up to N times when its worker or node is lost "
                           "(default 2; a trial that raises is recorded as failed, never retried)")
@@ -101,12 +105,14 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def trial_settings(args: argparse.Namespace, preset: str):
+    from hsibench.methods.training import choose_precision
     from hsibench.runner import TrialSettings, default_pretraining_cache
 
     # one CPU (and torch thread) per trial under both executors: equal thread counts give bit-equal records,
     # and more threads than free cores slow torch down badly on a shared machine
     cpus = args.cpus_per_trial or 1.0
-    return TrialSettings(out_dir=args.out, cache_dir=args.cache or default_pretraining_cache(), preset=preset,
+    precision = choose_precision(getattr(args, "precision", "auto"), args.device, args.gpus_per_trial)
+    return TrialSettings(precision=precision, out_dir=args.out, cache_dir=args.cache or default_pretraining_cache(), preset=preset,
                          deterministic=args.deterministic,
                          device=args.device, threads=max(1, int(cpus)), maps=getattr(args, "maps", None) or "auto",
                          plugins=tuple(args.plugin), save_model=getattr(args, "save_model", False))

@@ -22,6 +22,7 @@ def _describe(value) -> str:
 
 
 def handle_tune(args: argparse.Namespace) -> int:
+    from hsibench.methods.training import choose_precision
     from hsibench.tuning.tuner import default_out_path, tune_method
 
     if not args.method or not args.protocol:
@@ -34,7 +35,8 @@ def handle_tune(args: argparse.Namespace) -> int:
             args.method, args.protocol, preset=args.preset, trials=args.trials, seeds=args.seeds,
             scheduler=args.scheduler, search=args.search, out_path=args.out, overrides=assignments(args.set),
             keys=comma_list(args.keys) if args.keys else None, cpus=args.cpus, plugins=tuple(args.plugin),
-            cache_dir=args.cache, device=args.device, sampler_seed=args.sampler_seed)
+            cache_dir=args.cache, device=args.device, sampler_seed=args.sampler_seed,
+            precision=choose_precision(args.precision, args.device))
     except KeyboardInterrupt:
         print("\ninterrupted: no preset file written", file=sys.stderr)
         return 130
@@ -88,5 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="the preset file to write (default: presets/<method>-<protocol>.toml)")
     where.add_argument("--cache", type=Path, metavar="DIR", help="shared pretraining checkpoints")
     where.add_argument("--device", default="cpu", help="cpu (default), auto or cuda")
+    where.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                       help="what every trial computes in (as `hsibench run --precision`; tune in the precision you "
+                            "will evaluate in)")
     add_mirror_argument(where)
     tune.set_defaults(handler=handle_tune)

@@ -25,6 +25,7 @@ class TrialSettings:
     device: str = "auto"
     threads: int = 1
     deterministic: bool = False
+    precision: str = "fp32"  # fp32, bf16 or fp16 (concrete: `--precision auto` is resolved before planning)
     maps: str = "auto"  # auto: seed MAP_SEED only; all; none
     plugins: tuple[str, ...] = ()
     save_model: bool = False  # keep each trial's adapted model beside its record (`run --save-model`)
@@ -85,7 +86,7 @@ def plan_trials(methods: list[str], protocol: str, seeds: list[int], settings: T
                     method_overrides=method_overrides, protocol_overrides=protocol_overrides,
                     out_dir=str(Path(settings.out_dir).resolve()), cache_dir=str(Path(settings.cache_dir).resolve()),
                     device=settings.device, threads=settings.threads, plugins=settings.plugins,
-                    deterministic=settings.deterministic,
+                    deterministic=settings.deterministic, precision=settings.precision,
                     save_map=settings.maps == "all" or (settings.maps == "auto" and seed == MAP_SEED),
                     save_model=settings.save_model,
                 ))

@@ -24,6 +24,7 @@ from typing import Any
 
 from hsibench.methods import get_method_entry, resolve_config
 from hsibench.methods.registry import MethodEntry, coerce_value
+from hsibench.methods.training import PRECISION_DTYPES, PrecisionError
 from hsibench.protocol import Protocol, ProtocolError, load_protocol
 from hsibench.protocol.protocol import SETTABLE_KEYS, PooledSourceRefused, check_source_labels, protocol_identity
 from hsibench.runner.audit_modes import check_audit_mode
@@ -49,6 +50,9 @@ class TrialSpec:
     device: str = "auto"
     threads: int = 1  # torch intra-op threads = the CPUs the trial was given
     deterministic: bool = False  # torch.use_deterministic_algorithms (bit-identical reruns on the same hardware)
+    # the dtype training and inference autocast to (fp32, bf16, fp16; methods/training.py): it changes the numbers, so
+    # the run id carries it — only when not fp32, so every record made before it existed keeps its run id
+    precision: str = "fp32"
     save_map: bool = False
     # keep the adapted model beside the record (runner/saved_models.py); where/how, not what: not in the run id
     save_model: bool = False
@@ -91,6 +95,7 @@ class ResolvedTrial:
     config: Any  # the method's config dataclass instance
     entry: MethodEntry
     run_id: str
+    precision: str = "fp32"  # what the method computes in: the spec's, or fp32 for a method that ignores it
 
     @property
     def record_name(self) -> str:
@@ -223,17 +228,27 @@ def check_method_fits_protocol(entry: MethodEntry, protocol: Protocol, method: s
 
 
 def compute_run_id(method: str, config: Any, protocol: Protocol, seed: int, audit: str | None = None,
-                   chain_seeds: tuple[int, ...] = ()) -> str:
-    """What question a trial asks (method, config, protocol content, seed, and the audit habit it measures, if
-    any) — not which code answers it: the record's code fingerprint says that, and a record made by other code is
-    superseded, not kept."""
+                   chain_seeds: tuple[int, ...] = (), precision: str = "fp32") -> str:
+    """What question a trial asks (method, config, protocol content, seed, the precision it computes in, and the
+    audit habit it measures, if any) — not which code answers it: the record's code fingerprint says that, and a
+    record made by other code is superseded, not kept."""
     payload = {"method": method, "config": config_identity(config), "protocol": protocol_identity(protocol),
                "seed": seed}
+    if precision != "fp32":  # fp32 trials keep the run ids they had before precision was a key
+        payload["precision"] = precision
     if audit is not None:  # only audit trials carry it: every other run id stays as it was
         payload["audit"] = audit
     if chain_seeds:
         payload["chain_seeds"] = list(chain_seeds)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_precision_name(precision: str) -> str:
+    """``precision`` when it is one of fp32, bf16, fp16; else a clear error naming the valid ones (whether the
+    device can run it is checked where the trial runs: methods/training.py ``check_precision``)."""
+    if precision not in PRECISION_DTYPES:
+        raise PrecisionError(f"precision {precision!r} is not one of {', '.join(PRECISION_DTYPES)} (--precision)")
+    return precision
 
 
 def resolve(spec: TrialSpec) -> ResolvedTrial:
@@ -244,5 +259,7 @@ def resolve(spec: TrialSpec) -> ResolvedTrial:
     config = resolve_config(spec.method, spec.preset, spec.method_overrides)
     check_method_fits_protocol(entry, protocol, spec.method)
     check_audit_mode(spec.audit, spec.seed, spec.chain_seeds)
+    precision = entry.method_class.effective_precision(config, check_precision_name(spec.precision))
     return ResolvedTrial(spec, protocol, config, entry,
-                         compute_run_id(spec.method, config, protocol, spec.seed, spec.audit, spec.chain_seeds))
+                         compute_run_id(spec.method, config, protocol, spec.seed, spec.audit, spec.chain_seeds, precision),
+                         precision)

@@ -41,7 +41,7 @@ def plan_pretraining(trials: list[ResolvedTrial]) -> tuple[list[PretrainingJob],
     for trial in trials:
         if not trial.entry.info.pretrains:
             continue  # no source stage at all: don't load the source scene for it
-        method = create_method(trial.spec.method, trial_context(trial.spec), trial.spec.preset, config=trial.config)
+        method = create_method(trial.spec.method, trial_context(trial), trial.spec.preset, config=trial.config)
         key = method.pretraining_key(source_domain(trial.protocol, method.info.uses_source_labels, trial.spec.method))
         if key is None:
             continue
@@ -58,7 +58,7 @@ def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None,
     started, clock = utc_now(), time.perf_counter()
     resolved = resolved or resolve(spec)
     curves = CurveRecorder(progress)
-    context = trial_context(spec, curves)
+    context = trial_context(resolved, curves)
     method = create_method(spec.method, context, spec.preset, config=resolved.config)
     source = source_domain(resolved.protocol, method.info.uses_source_labels, spec.method)
     actual_key = method.pretraining_key(source)
@@ -69,6 +69,6 @@ def run_pretraining(spec: TrialSpec, key: str, progress: Progress | None = None,
     record = {"key": key, "method": spec.method, "seed": spec.seed, "preset": spec.preset,
               "protocol_name": resolved.protocol.name, "started_at": started, "finished_at": utc_now(),
               "seconds": time.perf_counter() - clock, "device": str(context.device), "cache_dir": str(context.cache_dir),
-              "code": method.code_digest(), "curves": curves.to_dict()}
+              "precision": resolved.precision, "code": method.code_digest(), "curves": curves.to_dict()}
     write_json_atomically(ResultsLayout(Path(spec.out_dir)).pretraining_record_path(resolved.protocol.name, key), record)
     return record

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from hsibench.methods import RunContext, create_method, resolve_device
-from hsibench.methods.training import autocast_dtype, numpy_only_seeding_active, seed_everything
+from hsibench.methods.training import check_precision, numpy_only_seeding_active, seed_everything
 from hsibench.protocol import build_task, make_split
 from hsibench.protocol.regions import region_scene
 from hsibench.protocol.task import class_index, target_class_ids
@@ -81,21 +81,19 @@ def apply_determinism(deterministic: bool) -> None:
     torch.backends.cudnn.deterministic = deterministic
 
 
-def trial_context(spec: TrialSpec, progress: Progress | None = None) -> RunContext:
-    """Seed every generator and build the method's context; done at the start of every trial and stage."""
+def trial_context(resolved: ResolvedTrial, progress: Progress | None = None) -> RunContext:
+    """Seed every generator and build the method's context; done at the start of every trial and stage.
+
+    Refuses a precision the trial's device cannot run (bf16 on a CPU without amx_bf16/avx512_bf16, fp16 on the CPU)
+    before anything trains."""
+    spec = resolved.spec
     seed_everything(spec.seed)
     torch.set_num_threads(max(1, spec.threads))
     apply_determinism(spec.deterministic)
-    return RunContext(seed=spec.seed, device=resolve_device(spec.device),
+    device = resolve_device(spec.device)
+    check_precision(resolved.precision, device)
+    return RunContext(seed=spec.seed, device=device, precision=resolved.precision,
                       cache_dir=Path(spec.cache_dir or default_pretraining_cache()), progress=progress or _silent)
-
-
-PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
-
-
-def precision_of(context: RunContext) -> str:
-    """The dtype training and inference compute in (the methods' one autocast decision)."""
-    return PRECISION_NAMES[autocast_dtype(context.device, context.amp)]
 
 
 def code_provenance(resolved: ResolvedTrial) -> CodeProvenance:
@@ -144,7 +142,7 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
         raise AuditModeError(f"{spec.label}: an {RNG_CHAINING!r} trial runs only inside its chain, in seed order "
                              "(hsibench.runner.chain.run_chained, which `hsibench audit` uses)")
     curves = CurveRecorder(progress)  # every epoch the method reports, kept for the record
-    context = trial_context(spec, curves)
+    context = trial_context(resolved, curves)
     protocol = resolved.protocol
     timings: dict[str, float | None] = {}
 
@@ -195,7 +193,7 @@ def run_trial(spec: TrialSpec, progress: Progress | None = None, resolved: Resol
     timings["pretraining_stage_s"] = _stage_seconds(Path(spec.out_dir), protocol.name, pretraining_key)
 
     record.started_at, record.finished_at = started, utc_now()
-    record.machine = describe_machine(torch.get_num_threads(), str(context.device), precision_of(context),
+    record.machine = describe_machine(torch.get_num_threads(), str(context.device), resolved.precision,
                                       spec.deterministic)
     record.overall_accuracy, record.average_accuracy = scores.overall_accuracy, scores.average_accuracy
     record.kappa = scores.kappa

@@ -52,13 +52,14 @@ class TuneRequest:
     device: str = "cpu"
     threads: int = 1
     plugins: tuple[str, ...] = ()
+    precision: str = "fp32"  # what every trial of the search computes in (tune at the precision you evaluate in)
 
     def spec(self, seed: int, settings: dict[str, Any]) -> TrialSpec:
         """The trial of one seed with ``settings`` on top of the fixed overrides."""
         return TrialSpec(method=self.method, protocol=self.protocol, seed=seed, preset=self.preset,
                          method_overrides={**self.method_overrides, **settings},
                          protocol_overrides=dict(self.protocol_overrides), cache_dir=self.cache_dir,
-                         device=self.device, threads=self.threads, plugins=self.plugins)
+                         device=self.device, threads=self.threads, plugins=self.plugins, precision=self.precision)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -92,7 +93,7 @@ def seed_validation_accuracy(spec: TrialSpec, report: Report) -> tuple[float, in
         report({"validation_accuracy": float(info["validation_accuracy"]), "epoch": info.get("epoch"),
                 "stage": info.get("stage"), "seed": spec.seed, "final": False})
 
-    context = trial_context(spec, progress)
+    context = trial_context(resolved, progress)
     protocol = resolved.protocol
     target_scene = region_scene(protocol.target)
     split = without_test(make_split(protocol, spec.seed, ground_truth=target_scene.ground_truth))

@@ -191,7 +191,7 @@ def plan_search(method: str, protocol: str, preset: str | None = None, trials: i
                 seeds: list[int] | None = None, scheduler: str = "asha", search: str = "random",
                 overrides: Mapping[str, Any] | None = None, keys: list[str] | None = None,
                 plugins: tuple[str, ...] = (), cache_dir: str | Path | None = None, device: str = "cpu",
-                sampler_seed: int = 0) -> SearchPlan:
+                sampler_seed: int = 0, precision: str = "fp32") -> SearchPlan:
     """Check every input and decide the search (see the module docstring); raises clear errors, starts nothing."""
     _check_choices(trials, scheduler, search)
     load_plugins(plugins)
@@ -216,7 +216,7 @@ def plan_search(method: str, protocol: str, preset: str | None = None, trials: i
     request = TuneRequest(method=method, protocol=_protocol_argument(protocol), preset=preset, seeds=seeds,
                           method_overrides={**method_overrides, **fixed}, protocol_overrides=protocol_overrides,
                           cache_dir=str(Path(cache_dir or default_pretraining_cache()).resolve()), device=device,
-                          threads=1, plugins=tuple(plugins))
+                          threads=1, plugins=tuple(plugins), precision=precision)
     resolve(request.spec(seeds[0], {}))  # the method fits the protocol (source labels, pooled sources)
     check_validation_pixels(loaded, seeds[0])
     budget = SearchBudget(trials, preset, seeds, scheduler, search, sampler_seed, tuple(sampled))
@@ -336,6 +336,7 @@ def preset_file_for(plan: SearchPlan, best: TrialOutcome, outcomes: list[TrialOu
         "protocol_identity_sha256": _identity_digest(identity), "protocol_identity": identity,
         "budget": {**plan.budget.to_dict(), "finished_trials": sum(outcome.finished for outcome in outcomes)},
         "search_space": {key: repr(spec) for key, spec in plan.space.items()},
+        "precision": request.precision,
         "best_validation_accuracy": float(best.validation_accuracy),
         "best_validation_accuracy_per_seed": list(best.per_seed),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -356,11 +357,11 @@ def tune_method(method: str, protocol: str, preset: str | None = None, trials: i
                 out_path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
                 keys: list[str] | None = None, cpus: int | None = None, plugins: tuple[str, ...] = (),
                 cache_dir: str | Path | None = None, device: str = "cpu", sampler_seed: int = 0,
-                echo: Echo = print) -> TuningResult:
+                echo: Echo = print, precision: str = "fp32") -> TuningResult:
     """Plan (checks, no Ray), search on validation pixels, write the best settings as a preset file."""
     started = time.perf_counter()
     plan = plan_search(method, protocol, preset, trials, seeds, scheduler, search, overrides, keys, plugins,
-                       cache_dir, device, sampler_seed)
+                       cache_dir, device, sampler_seed, precision)
     budget = plan.budget
     echo(f"tuning {method} on {plan.protocol.name} (preset {budget.preset}, seeds {list(budget.seeds)}): "
          f"{budget.trials} trial(s), {budget.search} search, {budget.scheduler} scheduler, "

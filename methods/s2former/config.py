@@ -101,7 +101,7 @@ class S2FormerConfig:
     warmup_start_factor: float | None = key(
         None, "learning rate of the first warm-up update / the peak; None = 1/(warm-up updates + 1), 0 = the old start at 0",
         True)
-    amp: bool = key(True, "mixed precision on CUDA (bf16 where supported); no effect on the CPU", True)
+    amp: bool = key(True, "follow the trial's --precision (bf16/fp16 autocast); False: fp32 whatever the trial asks", True)
     compile: bool = key(False, "torch.compile the model for fine-tuning and inference; measure first (benchmarks/gpu_check.py)",
                         identity=False)
 

@@ -63,7 +63,7 @@ def finetune(student: S2Former, task: FewShotTask, config: S2FormerConfig, conte
              generator: torch.Generator) -> FinetuningResult:
     """Train ``student`` (on ``context.device``) on ``task``'s support set; returns the loss record.
 
-    ``context`` gives the device, mixed precision (already combined with ``config.amp``), the
+    ``context`` gives the device, precision (fp32 where ``config.amp`` is off), the
     inference batch size of validation and the progress callback; ``generator`` all randomness.
     """
     device = context.device
@@ -76,10 +76,10 @@ def finetune(student: S2Former, task: FewShotTask, config: S2FormerConfig, conte
     optimizer = finetuning_optimizer(student, config)  # before freezing: every parameter is in a group
     steps_per_epoch = math.ceil(len(labels) / config.finetune_batch_size)
     schedule = learning_rate_schedule(optimizer, config.finetune_epochs * steps_per_epoch, config)
-    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
+    optimizer_step = OptimizerStep(optimizer, device, context.precision, schedule)
     selection = validation_selection(
         task, student, lambda coords: predict_in_batches(student, task.target, coords, device,
-                                                         context.inference_batch_size, context.amp),
+                                                         context.inference_batch_size, context.precision),
         config.select_on_validation, config.validation_interval, config.finetune_epochs,
         probe=context.checkpoint_probe)
     result = FinetuningResult(chosen_epoch=config.finetune_epochs, probe_epochs=probe_epochs(config))
@@ -94,7 +94,7 @@ def finetune(student: S2Former, task: FewShotTask, config: S2FormerConfig, conte
         for index in minibatches(len(labels), config.finetune_batch_size, generator):
             index = index.to(device)
             patches = support[index]
-            with autocast(device, context.amp):
+            with autocast(device, context.precision):
                 loss = F.cross_entropy(student(patches).float(), labels[index])
                 if alignment is not None and teacher is not None:
                     if unlabeled_coords is not None:  # target pixels without labels: transductive, by choice

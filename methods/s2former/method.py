@@ -88,10 +88,15 @@ class S2FormerMethod(Method):
 
     accepts_pooled_sources = True
 
+    @classmethod
+    def effective_precision(cls, config: S2FormerConfig, requested: str) -> str:
+        """``config.amp = False`` keeps S²Former in fp32 whatever the trial asks."""
+        return requested if config.amp else "fp32"
+
     def __init__(self, config: S2FormerConfig, context: RunContext) -> None:
         super().__init__(config, context)
         self.device = context.device
-        self.amp = config.amp and context.amp
+        self.precision = self.effective_precision(config, context.precision)
         self.patch_size: int | None = None
         self.pretrained: dict | None = None  # {"encoder": state, "record": ...} from prepare
         self.pretraining_computed: bool | None = None  # True: this trial computed it; False: read from the cache
@@ -101,8 +106,8 @@ class S2FormerMethod(Method):
 
     def _loop_context(self, seed: int) -> RunContext:
         """The trial's context as the training loops see it: ``seed`` (the pretraining's or the trial's) and
-        mixed precision only where both the trial and ``config.amp`` allow it."""
-        return dataclasses.replace(self.context, seed=seed, amp=self.amp)
+        the trial's precision unless ``config.amp`` turns it off (then fp32)."""
+        return dataclasses.replace(self.context, seed=seed, precision=self.precision)
 
     # ------------------------------------------------------------------ pretraining
     def _pretraining_config(self, source: Source) -> dict[str, Any]:
@@ -116,7 +121,7 @@ class S2FormerMethod(Method):
         if not self.config.pretrain:
             return None
         return pretraining_key("s2former", source_content_digest(source), self._pretraining_config(source),
-                               self.config.pretrain_seed, self.code_digest())
+                               self.config.pretrain_seed, self.code_digest(), self.precision)
 
     def prepare(self, source: Source) -> None:
         domains = source_domains(source)
@@ -126,7 +131,7 @@ class S2FormerMethod(Method):
         cache = PretrainingCache(self.context.cache_dir)
         describe = {"method": "s2former", "source": source.name, "bands": [d.bands for d in domains] if len(domains) > 1
                     else source.bands, "patch_size": self.patch_size, "config": pretraining_config(self.config),
-                    "pretrain_seed": self.config.pretrain_seed}
+                    "pretrain_seed": self.config.pretrain_seed, "precision": self.precision}
         self.pretrained, self.pretraining_computed = cache.get_or_compute(
             self.pretraining_key(source), lambda: self._pretrain(source), describe)
 
@@ -206,7 +211,7 @@ class S2FormerMethod(Method):
                              f"{self.model.adapter.bands}; predict on the target scene it was adapted to")
         self._check_patch_size(domain)
         self.model.eval()
-        return predict_in_batches(self._forward_module(), domain, coords, self.device, self.context.inference_batch_size, self.amp)
+        return predict_in_batches(self._forward_module(), domain, coords, self.device, self.context.inference_batch_size, self.precision)
 
     def state_dict(self) -> dict:
         if self.model is None:

@@ -244,7 +244,7 @@ def reconstruction_loss(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencod
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(config.pretrain_seed + 7)
-    with autocast(context.device, context.amp):
+    with autocast(context.device, context.precision):
         loss = model(batch, *mask_ratios(config), generator)
     model.train(was_training)
     return float(loss["reconstruction"])
@@ -255,7 +255,7 @@ def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source:
     """Train ``model`` (already on ``context.device``) on the source's valid pixels for :func:`pretraining_updates`
     updates; returns the loss record (``epoch_losses``: the mean of each pass over the pixels, the last maybe partial).
 
-    ``context`` gives the device, mixed precision (already combined with ``config.amp``) and the
+    ``context`` gives the device, precision (fp32 where ``config.amp`` is off) and the
     progress callback; every seed comes from ``config.pretrain_seed``, never from the trial.
     """
     device, seed = context.device, config.pretrain_seed
@@ -269,7 +269,7 @@ def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source:
     steps_per_epoch = math.ceil(len(pixels) / config.pretrain_batch_size)
     updates = pretraining_updates(config, len(pixels))
     schedule = learning_rate_schedule(optimizer, updates, config)
-    optimizer_step = OptimizerStep(optimizer, device, context.amp, schedule)
+    optimizer_step = OptimizerStep(optimizer, device, context.precision, schedule)
     batch_generator = torch.Generator().manual_seed(seed)
     mask_generator = torch.Generator().manual_seed(seed + 1)
     spatial_ratio, spectral_ratio = mask_ratios(config)
@@ -279,7 +279,7 @@ def pretrain(model: S2FormerMaskedAutoencoder | PooledMaskedAutoencoder, source:
         total, count = 0.0, 0
         for index in minibatches(len(pixels), config.pretrain_batch_size, batch_generator):
             batch = pixels.gather(index.numpy(), device)
-            with autocast(device, context.amp):
+            with autocast(device, context.precision):
                 losses = model(batch, spatial_ratio, spectral_ratio, mask_generator, fdc_weight(config),
                                config.fdc_cutoff, config.fdc_axes)
             optimizer_step(losses["loss"])
