@@ -7,11 +7,13 @@ after every section, so a run cut short still leaves what it measured. Steps:
 1. device report (torch, CUDA, device name, capability, bf16); without CUDA it stops with exit
    code 2, unless ``--allow-cpu`` (then everything runs on the CPU, which is how it is tested);
 2. agreement: S²Former (``cpu`` preset, seed 0, eval mode) on a fixed batch of scene patches,
-   logits on the CPU in fp32 vs on the device in fp32 and with autocast (relative error =
-   max |Δlogit| / max |logit|, and the share of equal arg-maxes);
+   logits on the CPU in fp32 vs on the device in fp32 and in every reduced precision it offers (bf16, and fp16 on
+   CUDA; relative error = max |Δlogit| / max |logit|, and the share of equal arg-maxes);
 3. throughput (samples/s, ``paper`` preset, 9×9 patches of the PU-sized scene) of inference, a
-   cross-entropy training step, a DAFT step and a masked pretraining step, each fp32 and AMP;
-   inference through ``predict_in_batches`` (gather + pinned asynchronous copy + model);
+   cross-entropy training step, a DAFT step and a masked pretraining step, at each precision the device offers
+   (``--precision`` of a trial: fp32, bf16, fp16 on CUDA; bf16 on a CPU with amx_bf16/avx512_bf16), and each
+   reduced precision's speed-up over fp32; inference through ``predict_in_batches`` (gather + pinned asynchronous
+   copy + model);
 4. one ``paper``-preset pretraining epoch on the Pavia-University-sized scene (every one of its
    207,400 pixels at batch 256), through the method's own ``prepare`` — the time a user gets;
 5. ``torch.compile`` on/off for inference and a training step (compile time separately; a failed
@@ -53,7 +55,7 @@ from hsibench.methods.s2former.band_alignment import LinearBandAdapter
 from hsibench.methods.s2former.daft import DiffusionAlignment, EMATeacher
 from hsibench.methods.s2former.method import encoder_shape
 from hsibench.methods.s2former.model import DecoderShape, S2Former, S2FormerEncoder, S2FormerMaskedAutoencoder
-from hsibench.methods.training import autocast, predict_in_batches
+from hsibench.methods.training import PrecisionError, autocast, check_precision, choose_precision, predict_in_batches
 from hsibench.protocol import Domain, build_source_domain, load_protocol
 
 #: the Pavia-University-sized scene: the real 610×340 map, 103 bands, 9 classes
@@ -125,7 +127,7 @@ class Report:
         lines = [f"# S²Former GPU check — {info['name']}", "",
                  f"{info['date']} · torch {info['torch']} · CUDA {info['cuda_version'] or '-'} · "
                  f"device `{info['device']}` · capability {info['capability']} · bf16 {info['bf16']} · "
-                 f"autocast dtype {info['amp_dtype']} · fp32 matmul precision {info['float32_matmul_precision']} · "
+                 f"precisions {info['precisions']} · fp32 matmul precision {info['float32_matmul_precision']} · "
                  f"{info['cpu_threads']} CPU thread(s) · {self.elapsed():.0f} s", ""]
         lines += [f"- {note}" for note in self.notes]
         return "\n".join([*lines, "", self.table(), ""])
@@ -162,16 +164,23 @@ def device_report(device: torch.device) -> dict:
         bf16 = torch.cuda.is_bf16_supported()
         info.update(name=torch.cuda.get_device_name(device), capability=f"{properties.major}.{properties.minor}",
                     memory_gib=round(properties.total_memory / 2**30, 1), bf16=bf16,
-                    amp_dtype="bfloat16" if bf16 else "float16", device_count=torch.cuda.device_count())
+                    precisions=", ".join(precisions(device)), device_count=torch.cuda.device_count())
     else:
         info.update(name=f"CPU ({platform.machine()}), {torch.get_num_threads()} thread(s)", capability="-",
-                    bf16=False, amp_dtype="none (autocast is a no-op on the CPU)")
+                    bf16="bf16" in precisions(device), precisions=", ".join(precisions(device)))
     return info
 
 
-def precisions(device: torch.device) -> tuple[bool, ...]:
-    """AMP off and on; only off on the CPU, where autocast is a no-op and AMP rows would repeat the fp32 ones."""
-    return (False, True) if device.type == "cuda" else (False,)
+def precisions(device: torch.device) -> tuple[str, ...]:
+    """fp32 and every reduced precision a trial may ask for on ``device`` (the runner's own check decides)."""
+    offered = []
+    for precision in ("fp32", "bf16", "fp16"):
+        try:
+            check_precision(precision, device)
+        except PrecisionError:
+            continue
+        offered.append(precision)
+    return tuple(offered)
 
 
 def synchronize(device: torch.device) -> None:
@@ -236,11 +245,14 @@ def check_agreement(report: Report, domain: Domain, device: torch.device, settin
         reference = model(patches)
         on_device = copy.deepcopy(model).to(device)
         fp32 = on_device(patches.to(device)).float().cpu()
-        with autocast(device, True):
-            mixed = on_device(patches.to(device)).float().cpu()
+        reduced = {}
+        for precision in precisions(device)[1:]:
+            with autocast(device, precision):
+                reduced[precision] = on_device(patches.to(device)).float().cpu()
     scale = reference.abs().max().clamp_min(1e-12)
     where = f"{len(patches)} patches, cpu preset, seed 0, eval"
-    for label, logits, rel_bound, argmax_bound in (("fp32", fp32, 1e-3, 99.0), ("AMP", mixed, 5e-2, None)):
+    compared = [("fp32", fp32, 1e-3, 99.0)] + [(precision, logits, 5e-2, None) for precision, logits in reduced.items()]
+    for label, logits, rel_bound, argmax_bound in compared:
         error = float((logits - reference).abs().max() / scale)
         agree = float((logits.argmax(1) == reference.argmax(1)).float().mean() * 100)
         report.add("agreement", f"CPU fp32 vs {device.type} {label}: max relative error of logits", error, "relative",
@@ -248,17 +260,17 @@ def check_agreement(report: Report, domain: Domain, device: torch.device, settin
         report.add("agreement", f"CPU fp32 vs {device.type} {label}: equal arg-max", agree, "%",
                    f"≥ {argmax_bound:g}" if argmax_bound else "",
                    (agree >= argmax_bound) if argmax_bound else None,
-                   "random weights: near-tied logits may flip under bf16" if label == "AMP" else "")
+                   f"random weights: near-tied logits may flip under {label}" if label != "fp32" else "")
 
 
-def training_step(model: nn.Module, loss_of: Callable[[], torch.Tensor], device: torch.device, amp: bool
+def training_step(model: nn.Module, loss_of: Callable[[], torch.Tensor], device: torch.device, precision: str
                   ) -> Callable[[], None]:
     """One AdamW update as fine-tuning/pretraining do it: autocast, a GradScaler where fp16 needs one."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    scaler = gradient_scaler(device, amp)
+    scaler = gradient_scaler(device, precision)
 
     def step() -> None:
-        with autocast(device, amp):
+        with autocast(device, precision):
             loss = loss_of()
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -268,10 +280,10 @@ def training_step(model: nn.Module, loss_of: Callable[[], torch.Tensor], device:
     return step
 
 
-def inference_step(model: nn.Module, patches: torch.Tensor, device: torch.device, amp: bool) -> Callable[[], None]:
+def inference_step(model: nn.Module, patches: torch.Tensor, device: torch.device, precision: str) -> Callable[[], None]:
     @torch.no_grad()
     def step() -> None:
-        with autocast(device, amp):
+        with autocast(device, precision):
             model(patches)
 
     return step
@@ -287,8 +299,7 @@ def measure_throughput(report: Report, domain: Domain, device: torch.device, set
     mask_generator = torch.Generator().manual_seed(1)
     coords = domain.patches.all_coords()[: settings.inference_batch * 8]
     rates: dict[str, float] = {}
-    for amp in precisions(device):
-        precision = "AMP" if amp else "fp32"
+    for precision in precisions(device):
         model = classifier("paper", domain, device)
         teacher = EMATeacher(model, config.daft_momentum)
         autoencoder = S2FormerMaskedAutoencoder(
@@ -306,18 +317,18 @@ def measure_throughput(report: Report, domain: Domain, device: torch.device, set
                                config.fdc_weight, config.fdc_cutoff, config.fdc_axes)["loss"]
 
         model.eval()
-        rates[f"inference {precision}"] = throughput(inference_step(model, inference_patches, device, amp),
+        rates[f"inference {precision}"] = throughput(inference_step(model, inference_patches, device, precision),
                                                      settings.inference_batch, settings.seconds, device)
-        end_to_end = lambda model=model, amp=amp: predict_in_batches(model, domain, coords, device,
-                                                                     settings.inference_batch, amp)
+        end_to_end = lambda model=model, precision=precision: predict_in_batches(
+            model, domain, coords, device, settings.inference_batch, precision)
         rates[f"predict_in_batches {precision}"] = throughput(end_to_end, len(coords), settings.seconds, device, warmup=1)
         model.train()
         ce_loss = lambda model=model: F.cross_entropy(model(train_patches).float(), labels)
-        rates[f"CE training step {precision}"] = throughput(training_step(model, ce_loss, device, amp),
+        rates[f"CE training step {precision}"] = throughput(training_step(model, ce_loss, device, precision),
                                                             settings.train_batch, settings.seconds, device)
-        rates[f"DAFT step {precision}"] = throughput(training_step(model, daft_loss, device, amp),
+        rates[f"DAFT step {precision}"] = throughput(training_step(model, daft_loss, device, precision),
                                                      settings.train_batch, settings.seconds, device)
-        rates[f"pretraining step {precision}"] = throughput(training_step(autoencoder, pretrain_loss, device, amp),
+        rates[f"pretraining step {precision}"] = throughput(training_step(autoencoder, pretrain_loss, device, precision),
                                                             settings.train_batch, settings.seconds, device)
         batches = {"inference": settings.inference_batch, "predict_in_batches": settings.inference_batch}
         for name in ("inference", "predict_in_batches", "CE training step", "DAFT step", "pretraining step"):
@@ -329,6 +340,11 @@ def measure_throughput(report: Report, domain: Domain, device: torch.device, set
             report.add("throughput", f"{name}, {precision}, eager", rates[f"{name} {precision}"], "samples/s",
                        detail=detail)
         report.write()
+    for precision in precisions(device)[1:]:  # what a trial gains from --precision, per step
+        for name in ("inference", "predict_in_batches", "CE training step", "DAFT step", "pretraining step"):
+            report.add("throughput", f"{name}: {precision} / fp32", rates[f"{name} {precision}"] / rates[f"{name} fp32"],
+                       "×", detail="eager, same model and batch")
+    report.write()
     if device.type == "cuda":
         check_cuda_in_use(report, model, inference_patches, device)
     return rates
@@ -351,8 +367,9 @@ def pretraining_epoch(report: Report, domain: Domain, device: torch.device, sett
     config = resolve_config("s2former", "paper", overrides)
     pixels = len(domain.patches.all_coords()) if config.pretrain_samples is None else config.pretrain_samples
     epoch_ends: list[float] = []
+    precision = choose_precision("auto", device.type)  # what a trial on this device computes in by default
     with tempfile.TemporaryDirectory(prefix="gpu-check-cache-") as cache:
-        context = RunContext(seed=0, device=device, cache_dir=Path(cache),
+        context = RunContext(seed=0, device=device, cache_dir=Path(cache), precision=precision,
                              progress=lambda **_: epoch_ends.append(time.perf_counter()))
         method = create_method("s2former", context, preset="paper", overrides=overrides)
         synchronize(device)
@@ -363,7 +380,7 @@ def pretraining_epoch(report: Report, domain: Domain, device: torch.device, sett
     record = method.pretrained["record"] if method.pretrained else {}
     steps = math.ceil(pixels / config.pretrain_batch_size)
     what = (f"paper preset, {pixels:,} px of the {domain.shape[0]}×{domain.shape[1]} scene, batch "
-            f"{config.pretrain_batch_size} ({steps} updates), AMP {config.amp}")
+            f"{config.pretrain_batch_size} ({steps} updates), {precision}")
     report.add("pretraining", "one pretraining epoch: wall time of prepare()", seconds, "s",
                detail=f"{what}; includes model build, 2 evaluation passes and the cache write")
     report.add("pretraining", "pretraining throughput over that epoch", pixels / seconds, "px/s",
@@ -378,15 +395,14 @@ def pretraining_epoch(report: Report, domain: Domain, device: torch.device, sett
 
 def measure_compile(report: Report, domain: Domain, device: torch.device, settings: Settings,
                     eager: dict[str, float]) -> None:
-    """torch.compile'd inference and CE training step, AMP first; skipped rows once the budget runs short."""
+    """torch.compile'd inference and CE training step, reduced precisions first; rows skipped once the budget runs short."""
     if settings.compile_backend == "none":
         report.note("torch.compile not measured (--compile-backend none)")
         return
     labels = torch.randint(PU_CLASSES, (settings.train_batch,), generator=torch.Generator().manual_seed(0)).to(device)
     train_patches = seeded_patches(domain, settings.train_batch, seed=2).to(device)
     inference_patches = seeded_patches(domain, settings.inference_batch, seed=3).to(device)
-    for amp in reversed(precisions(device)):  # AMP first: what CUDA runs use by default
-        precision = "AMP" if amp else "fp32"
+    for precision in precisions(device)[::-1]:  # reduced precisions first: what CUDA runs use by default
         for name in ("inference", "CE training step"):
             quantity = f"{name}, {precision}, torch.compile (backend {settings.compile_backend})"
             left = settings.budget_s - report.elapsed()
@@ -400,11 +416,11 @@ def measure_compile(report: Report, domain: Domain, device: torch.device, settin
                 compiled = torch.compile(model, backend=settings.compile_backend)
                 if name == "inference":
                     model.eval()
-                    step, items = inference_step(compiled, inference_patches, device, amp), settings.inference_batch
+                    step, items = inference_step(compiled, inference_patches, device, precision), settings.inference_batch
                 else:
                     model.train()
                     loss = lambda compiled=compiled: F.cross_entropy(compiled(train_patches).float(), labels)
-                    step, items = training_step(compiled, loss, device, amp), settings.train_batch
+                    step, items = training_step(compiled, loss, device, precision), settings.train_batch
                 synchronize(device)
                 start = time.perf_counter()
                 step()  # the first call compiles
@@ -451,8 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             report.write()
             print(f"FAIL: {message}; pass --allow-cpu to run it on the CPU anyway", file=sys.stderr)
             return EXIT_NO_CUDA
-        report.note(f"{message}; running on the CPU because of --allow-cpu (throughput and compile without AMP rows: "
-                    "autocast is a no-op on the CPU)")
+        report.note(f"{message}; running on the CPU because of --allow-cpu (precisions: {', '.join(precisions(device))})")
     report.write()
     scene = pu_sized_scene(report)
     domain = build_source_domain(load_protocol(PROTOCOL), grant_labels=False, scene=scene)

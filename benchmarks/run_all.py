@@ -1,7 +1,8 @@
 """Every CPU benchmark in one run: one table of figures and ratios measured side by side, into RESULTS.md.
 
-Run from the repository root: ``python -m benchmarks.run_all`` (about 12–15 minutes on 2 cores).
-Options: ``--only inference,inference-full,pipeline,hardware,runner`` · ``--inference-scale S`` (share of
+Run from the repository root: ``python -m benchmarks.run_all`` (about 50 minutes on 2 cores; ``precision``, the ten
+seeds of two methods at two precisions, is ~20 of them and ``campaign`` ~10). Options:
+``--only inference,inference-full,pipeline,hardware,runner,cluster,scenes,precision,campaign`` · ``--inference-scale S`` (share of
 Pavia Centre's area for the 1× point of the `cpu`-preset inference benchmark) · ``--threads N`` · ``--results FILE`` (default
 ``benchmarks/RESULTS.md``; ``-`` writes nothing). The newest run goes on top of RESULTS.md; earlier
 runs stay below it for comparison.
@@ -21,9 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    bench_campaign,
     bench_hardware,
     bench_inference,
     bench_input_pipeline,
+    bench_precision,
     bench_ray_cluster,
     bench_runner,
     bench_scene_sharing,
@@ -50,26 +53,29 @@ BENCHMARKS: dict[str, tuple[str, Callable[[BenchOptions, argparse.Namespace], li
     "cluster": ("6 two Ray nodes vs one, Ray start-up before/after", lambda options, args: bench_ray_cluster.run()),
     "scenes": ("7 peak memory of 4 concurrent Ray trials, scene per worker vs shared",
                lambda options, args: bench_scene_sharing.run()),
+    "precision": ("8 fp32 vs bf16: throughput of the same models, agreement, OA over the ten seeds of sa_a_r2l",
+                  lambda options, args: bench_precision.run()),
+    "campaign": ("9 trials per hour of one trial of every method on sa_a_r2l, per precision",
+                 lambda options, args: bench_campaign.run("sa_a_r2l", "cpu")),
 }
 
 
-def machine_description() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+def machine_description(threads: int) -> str:
+    """CPU model, the ISA features torch's kernels dispatch on, cores, the threads the figures used, GPU, versions."""
     import torch
 
+    from hsibench.provenance.machine import cpu_description
+
+    model, flags = cpu_description()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} cores, {model}, {gpu}; Python {platform.python_version()}, torch {torch.__version__}"
+    return (f"{os.cpu_count()} cores, {model or 'unknown CPU'} ({' '.join(flags) or 'no ISA flags read'}), "
+            f"{threads} thread(s) unless a row says otherwise, {gpu}; Python {platform.python_version()}, "
+            f"torch {torch.__version__} [{torch.backends.cpu.get_cpu_capability()}]")
 
 
-def report(measurements: list[Measurement], command: str, seconds: float, failures: list[str]) -> str:
+def report(measurements: list[Measurement], command: str, seconds: float, failures: list[str], threads: int = 1) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"## Run of {stamp}", "", f"- machine: {machine_description()}", f"- command: `{command}`",
+    lines = [f"## Run of {stamp}", "", f"- machine: {machine_description(threads)}", f"- command: `{command}`",
              f"- wall time: {seconds / 60:.1f} min", ""]
     lines += [f"- FAILED: {failure}" for failure in failures]
     lines += ["", measurement_table(measurements), ""]
@@ -121,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         measurements += found
         print(measurement_table(found), f"\n   ({time.perf_counter() - begun:.0f} s)\n", flush=True)
     seconds = time.perf_counter() - started
-    section = report(measurements, command.strip(), seconds, failures)
+    section = report(measurements, command.strip(), seconds, failures, args.threads)
     print(section)
     if args.results != "-":
         write_results(Path(args.results), section)

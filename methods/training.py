@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from hsibench.errors import HsibenchError
 from hsibench.protocol import Domain
 
 _numpy_only_seeding = False
@@ -56,7 +57,7 @@ PRECISION_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.b
 CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
-class PrecisionError(ValueError):
+class PrecisionError(HsibenchError, ValueError):
     """A precision the device cannot compute in; the message names the device, what it lacks, and what to ask for."""
 
 

@@ -61,10 +61,17 @@ def test_tiny_cpu_run_writes_the_table_without_ray_or_network(tmp_path: Path, mo
     assert rows["CPU fp32 vs cpu fp32: equal arg-max"]["value"] == 100.0
     epoch = rows["one pretraining epoch: wall time of prepare()"]
     assert epoch["unit"] == "s" and epoch["value"] > 0 and "paper preset" in epoch["detail"]
-    for name in ("inference", "CE training step", "DAFT step", "pretraining step"):
-        assert rows[f"{name}, fp32, eager"]["value"] > 0
+    offered = gpu_check.precisions(torch.device("cpu"))  # fp32, and bf16 where this CPU has native bf16
+    assert offered[0] == "fp32" and set(offered) <= {"fp32", "bf16"}
+    for precision in offered:
+        for name in ("inference", "CE training step", "DAFT step", "pretraining step"):
+            assert rows[f"{name}, {precision}, eager"]["value"] > 0
+    for precision in offered[1:]:  # the precision comparison: each reduced precision against fp32, same model
+        assert rows[f"CPU fp32 vs cpu {precision}: equal arg-max"]["value"] > 50
+        assert rows[f"inference: {precision} / fp32"]["unit"] == "×"
     compiled = [row for row in data["rows"] if row["benchmark"] == "compile"]
-    assert len(compiled) == 2 and all(row["value"] is None and "FAILED" in row["detail"] for row in compiled)
+    assert len(compiled) == 2 * len(offered)
+    assert all(row["value"] is None and "FAILED" in row["detail"] for row in compiled)
 
 
 def test_without_cuda_it_fails_naming_cuda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -105,13 +105,16 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
 
 
 def trial_settings(args: argparse.Namespace, preset: str):
-    from hsibench.methods.training import choose_precision
+    from hsibench.methods import resolve_device
+    from hsibench.methods.training import check_precision, choose_precision
     from hsibench.runner import TrialSettings, default_pretraining_cache
 
     # one CPU (and torch thread) per trial under both executors: equal thread counts give bit-equal records,
     # and more threads than free cores slow torch down badly on a shared machine
     cpus = args.cpus_per_trial or 1.0
     precision = choose_precision(getattr(args, "precision", "auto"), args.device, args.gpus_per_trial)
+    if not args.address and not args.gpus_per_trial:  # the trials run on this machine: refuse what it cannot run now
+        check_precision(precision, resolve_device(args.device))
     return TrialSettings(precision=precision, out_dir=args.out, cache_dir=args.cache or default_pretraining_cache(), preset=preset,
                          deterministic=args.deterministic,
                          device=args.device, threads=max(1, int(cpus)), maps=getattr(args, "maps", None) or "auto",
