@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -45,20 +46,21 @@ def trial_record(method: str, seed: int, protocol: dict | None = None, *, pretra
     """A schema-2 record with the code and machine blocks every fixture record shares."""
     return TrialRecord(run_id=fields.pop("run_id", f"{method}-{seed}"), status=fields.pop("status", "ok"),
                        method=method, seed=seed, protocol=protocol or {}, pretrains=pretrains, code=code_of(method),
-                       machine=MACHINE, **fields)
+                       machine=fields.pop("machine", MACHINE), **fields)
 
 
 def make_record(root: Path, method: str, seed: int, overall: float, per_class: dict[int, float] | None = None,
                 *, fingerprint: str | None = None, preset: str = "paper", uses_source_labels: bool = False,
                 method_base: str | None = None, shots: int | None = None, method_overrides: dict | None = None,
-                status: str = "ok", map_file: str | None = None, config: dict | None = None) -> TrialRecord:
+                status: str = "ok", map_file: str | None = None, config: dict | None = None,
+                precision: str = "fp32") -> TrialRecord:
     """A record as the runner writes it (schema-2 JSON), with chosen numbers (AA and κ derived from OA so each is
     distinct)."""
     protocol = protocol_identity(load_protocol("demo"))
     if shots is not None:
         protocol["shots"] = shots
     per_class = per_class or {1: overall, 2: overall}
-    identity = f"{method}-{seed}-{shots}-{preset}-{sorted((method_overrides or {}).items())}"
+    identity = f"{method}-{seed}-{shots}-{preset}-{sorted((method_overrides or {}).items())}-{precision}"
     record = trial_record(
         method, seed, protocol, run_id=hashlib.sha256(identity.encode()).hexdigest()[:16], status=status,
         method_base=method_base, preset=preset, uses_source_labels=uses_source_labels, family="test",
@@ -68,6 +70,7 @@ def make_record(root: Path, method: str, seed: int, overall: float, per_class: d
         split=SplitSummary(fingerprint or f"split-{seed}-{shots}", protocol["split_mode"], protocol["shots"], 10, 0, 20),
         timings={"total_s": 1.0}, finished_at=f"2026-01-01T00:00:{seed % 60:02d}+00:00", map_file=map_file,
         error=ErrorDetail("RuntimeError", "deliberate") if status == "failed" else None,
+        machine=dataclasses.replace(MACHINE, precision=precision),
     )
     record.path = write_record(root / "demo" / "runs" / f"{record.name}.json", record)
     return record
@@ -169,6 +172,16 @@ def test_several_presets_need_a_choice(results: Path) -> None:
         make_table("main", request(results))
     table, _ = make_table("main", request(results, preset="paper"))
     assert cell(table, "OA (%)", "s2former").mean == pytest.approx(100 * statistics.mean(PROPOSED))
+
+
+def test_several_precisions_need_a_choice_and_the_choice_selects_their_records(results: Path) -> None:
+    make_record(results, "s2former", 1330, 0.1, precision="bf16")  # the same seed again, another trial
+    with pytest.raises(ReportError, match=r"s2former has records of several precisions \['bf16', 'fp32'\].*--precision"):
+        make_table("main", request(results))
+    table, _ = make_table("main", request(results, precision="fp32"))
+    assert cell(table, "OA (%)", "s2former").mean == pytest.approx(100 * statistics.mean(PROPOSED))
+    table, _ = make_table("main", request(results, precision="bf16", methods=["s2former"]))
+    assert cell(table, "OA (%)", "s2former").mean == pytest.approx(10.0) and cell(table, "OA (%)", "s2former").count == 1
 
 
 def test_main_table_ignores_failed_changed_and_other_protocol_records(results: Path) -> None:

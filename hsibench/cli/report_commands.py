@@ -36,6 +36,8 @@ def _add_selection_options(parser: argparse.ArgumentParser, where: str) -> None:
                                  "supervised deep, cross-domain few-shot, supervised transfer; never an ablation "
                                  "variant. For ablation: the proposed method, then its variants by name)")
     parser.add_argument("--preset", help="use records of this preset (needed when a method has several)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+                        help="use records of this precision (needed when a method has several)")
     parser.add_argument("--proposed", default="s2former", help="the reference of the significance test and of "
                         "the ablation (default s2former)")
     parser.add_argument("--mode", choices=("legacy", "clean"), help="records of this split mode (default: the protocol's)")
@@ -69,7 +71,7 @@ def _request(args: argparse.Namespace):
                              "takes protocol keys only here; for records of a swept method key use "
                              "`table sweep --key KEY`")
     return ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
-                         methods=args.methods, preset=args.preset, proposed=args.proposed, ddof=STD_KINDS[args.std],
+                         methods=args.methods, preset=args.preset, precision=args.precision, proposed=args.proposed, ddof=STD_KINDS[args.std],
                          alpha=args.alpha, key=args.key, metric=args.metric, seed=getattr(args, "seed", 1330),
                          allow_mixed_code=args.allow_mixed_code, full_scene=getattr(args, "full_scene", False),
                          mark_support=getattr(args, "mark_support", True))

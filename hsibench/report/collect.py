@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,21 +127,36 @@ def matching_records(records: list[TrialRecord], protocol: dict[str, Any], sweep
     ]
 
 
-def group_records(records: list[TrialRecord], sweep_key: str | None = None, preset: str | None = None,
-                  methods: list[str] | None = None, allow_mixed_code: bool = False) -> list[Group]:
-    """One group per (method, sweep value), ordered as ``methods`` (else by name); checks presets, splits and
-    that one code made every record (unless ``allow_mixed_code``)."""
-    presets: dict[str, set[str]] = defaultdict(set)
+def record_precision(record: TrialRecord) -> str:
+    """What the record's trial computed in (records from before ``--precision`` existed: fp32)."""
+    return (record.machine.precision if record.machine else None) or "fp32"
+
+
+def refuse_several(records: list[TrialRecord], value_of: Callable[[TrialRecord], str], what: str, option: str) -> None:
+    """A clear error when one method's records carry several values of ``value_of`` (presets, precisions)."""
+    found: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        presets[record.method].add(record.preset)
-    for method, found in presets.items():
-        if preset is None and len(found) > 1:
-            raise ReportError(f"{method} has records of several presets {sorted(found)} for this protocol; "
-                              "choose one with --preset")
+        found[record.method].add(value_of(record))
+    for method, values in found.items():
+        if len(values) > 1:
+            raise ReportError(f"{method} has records of several {what} {sorted(values)} for this protocol; "
+                              f"choose one with {option}")
+
+
+def group_records(records: list[TrialRecord], sweep_key: str | None = None, preset: str | None = None,
+                  methods: list[str] | None = None, allow_mixed_code: bool = False,
+                  precision: str | None = None) -> list[Group]:
+    """One group per (method, sweep value), ordered as ``methods`` (else by name); checks presets, precisions,
+    splits and that one code made every record (unless ``allow_mixed_code``).
+
+    A method with records of several presets or precisions is refused unless ``preset`` / ``precision`` picks one:
+    the same seed at fp32 and bf16 are two trials, and a table must not silently take whichever finished last."""
+    records = [record for record in records if (preset is None or record.preset == preset)
+               and (precision is None or record_precision(record) == precision)]
+    refuse_several(records, lambda record: record.preset, "presets", "--preset")
+    refuse_several(records, record_precision, "precisions", "--precision")
     chosen: dict[tuple[str, Any], dict[int, TrialRecord]] = defaultdict(dict)
     for record in sorted(records, key=lambda r: r.finished_at or ""):
-        if preset is not None and record.preset != preset:
-            continue
         key = (record.method, sweep_value(record, sweep_key))
         if record.seed in chosen[key]:
             log.warning("%s seed %s has several records; using the latest (%s)", key[0], record.seed, record.path)

@@ -43,6 +43,7 @@ class ReportRequest:
     protocol_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"split_mode": "clean"}
     methods: list[str] | None = None
     preset: str | None = None
+    precision: str | None = None  # records of this precision (fp32, bf16, fp16); needed when a method has several
     proposed: str = PROPOSED_METHOD
     ddof: int = 1
     alpha: float = DEFAULT_ALPHA
@@ -103,7 +104,8 @@ def selected_groups(request: ReportRequest, sweep_key: str | None = None, method
     matching = matching_records(records, protocol_identity(protocol), sweep_key, methods or request.methods)
     methods = methods or request.methods or default_methods(matching, request.proposed)
     matching = [record for record in matching if record.method in methods]
-    return protocol.name, group_records(matching, sweep_key, request.preset, methods, request.allow_mixed_code)
+    return protocol.name, group_records(matching, sweep_key, request.preset, methods, request.allow_mixed_code,
+                                        request.precision)
 
 
 def ablation_variants(request: ReportRequest, records: list[TrialRecord] | None = None) -> list[str]:
