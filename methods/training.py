@@ -94,7 +94,11 @@ def check_precision(precision: str, device: torch.device) -> None:
                              "avx512_bf16, so bfloat16 would be emulated (slower than fp32); use --precision fp32")
 
 
-#: what ``--precision auto`` asks for on the CPU (benchmarks/RESULTS.md, "precision": the evidence behind it)
+#: what ``--precision auto`` asks for on the CPU. fp32, from ``python -m benchmarks.bench_precision`` (2-core AMD EPYC
+#: with avx512_bf16, no AMX, 1 thread, ``cpu`` presets on sa_a_r2l): bf16 infers 1.3–1.36× faster but trains at 0.60×
+#: (S²Former 72 vs 120 samples/s, MAE 208 vs 351), so a bf16 trial takes longer (S²Former's adapt 48 vs 31 s), while
+#: OA does not change (paired over ten seeds: S²Former +0.10 points, p = 0.85; MAE 0.00). bf16 stays one flag away
+#: (``--precision bf16``) for CPUs where it pays, e.g. with AMX; benchmarks/RESULTS.md has the figures.
 CPU_DEFAULT_PRECISION = "fp32"
 
 

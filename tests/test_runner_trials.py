@@ -48,6 +48,33 @@ def local_campaign(specs: list[TrialSpec], out_dir: Path, **options):
 # --- metrics ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_scores_equal_scikit_learns_to_the_last_bit(seed: int) -> None:
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, recall_score
+
+    generator = np.random.default_rng(seed)
+    classes = int(generator.integers(2, 9))
+    truth = generator.integers(0, classes, size=int(generator.integers(5, 400)))
+    predicted = np.where(generator.random(len(truth)) < 0.7, truth, generator.integers(0, classes, size=len(truth)))
+    if seed == 0:
+        truth[truth == classes - 1] = 0  # a class without test pixels: no recall for it, AA over the others
+    scores = score_predictions(truth, predicted, classes)
+    labels = list(range(classes))
+    assert scores.overall_accuracy == accuracy_score(truth, predicted)
+    assert scores.kappa == cohen_kappa_score(truth, predicted, labels=labels)
+    np.testing.assert_array_equal(scores.confusion, confusion_matrix(truth, predicted, labels=labels))
+    recall = recall_score(truth, predicted, labels=labels, average=None, zero_division=0)
+    present = np.bincount(truth, minlength=classes) > 0
+    assert [r for r in scores.per_class_accuracy if r is not None] == list(recall[present])
+    assert scores.per_class_accuracy.count(None) == int((~present).sum())
+
+
+def test_kappa_is_none_where_it_is_undefined() -> None:
+    assert score_predictions(np.zeros(4, int), np.zeros(4, int), 3).kappa is None
+    with pytest.raises(ValueError, match="test labels must be class indices"):
+        score_predictions(np.array([0, 5]), np.array([0, 1]), 3)
+
+
 def test_scores_match_hand_computation() -> None:
     truth = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
     predicted = np.array([0, 0, 0, 1, 1, 0, 2, 2, 2, 0])

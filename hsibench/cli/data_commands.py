@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import argparse
 import ast
-from typing import Any
-
-import numpy as np
-from tabulate import tabulate
+from typing import TYPE_CHECKING, Any
 
 from hsibench.cli.listing import Column, add_json_argument, print_json, print_note, print_table
-from hsibench.data import SceneSource, get_scene_source, scene_names, storage
-from hsibench.data.errors import HsibenchDataError, SceneOptionError
-from hsibench.data.files import FileScene
-from hsibench.data.registry import resolve_options
-from hsibench.data.storage import RemoteFile
+from hsibench.data import storage  # the environment names of the help texts (and the mirror); no scene is loaded
+
+if TYPE_CHECKING:  # the scene registry, numpy, tabulate and scipy.io (file scenes) load when a data command runs
+    import numpy as np
+
+    from hsibench.data import SceneSource
+    from hsibench.data.storage import RemoteFile
 
 # --- the mirror option, shared with other sub-commands --------------------------------------------
 
@@ -46,6 +45,8 @@ def file_places(remote: RemoteFile) -> set[str]:
 
 def scene_file_status(source: SceneSource) -> str:
     """Where the scene's files are, by presence only (hashes are `hsibench data verify`'s job)."""
+    from hsibench.data.files import FileScene
+
     if not isinstance(source, FileScene):
         return source.info.access  # e.g. "generated": nothing to fetch
     cube_places = set().union(*(file_places(remote) for remote in source.cube_files))
@@ -82,6 +83,8 @@ LIST_JSON_HELP = ("name, title, height, width, bands, classes (the number of cla
 
 def scene_listing(name: str) -> dict[str, Any]:
     """One object of `hsibench data list --json` (the registry's own values; :data:`LIST_JSON_KEYS`)."""
+    from hsibench.data import get_scene_source
+
     source = get_scene_source(name)
     info = source.info
     height, width, bands = info.shape
@@ -92,6 +95,8 @@ def scene_listing(name: str) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from hsibench.data import get_scene_source, scene_names
+
     apply_mirror(args)
     if args.json:
         print_json([scene_listing(name) for name in scene_names()])
@@ -124,6 +129,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from hsibench.data import get_scene_source
+    from hsibench.data.errors import HsibenchDataError
+    from hsibench.data.files import FileScene
+
     apply_mirror(args)
     failed = 0
     for name in args.names:
@@ -146,6 +155,11 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from hsibench.data import get_scene_source, scene_names
+    from hsibench.data.files import FileScene
+
     apply_mirror(args)
     names = args.names or [name for name in scene_names() if isinstance(get_scene_source(name), FileScene)]
     remotes = {remote: None for name in names for remote in get_scene_source(name).info.files}
@@ -170,6 +184,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def parse_options(pairs: list[str] | None, scene: str) -> dict[str, Any]:
     """``["purity=0.6"]`` → ``{"purity": 0.6}``: values are Python literals (numbers, strings, True/False)."""
+    from hsibench.data.errors import SceneOptionError
+
     options: dict[str, Any] = {}
     for pair in pairs or []:
         name, equals, text = pair.partition("=")
@@ -183,6 +199,11 @@ def parse_options(pairs: list[str] | None, scene: str) -> dict[str, Any]:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from hsibench.data import get_scene_source
+    from hsibench.data.registry import resolve_options
+
     apply_mirror(args)
     source = get_scene_source(args.name)
     info = source.info
@@ -238,6 +259,8 @@ def _class_counts(source: SceneSource, options: dict[str, Any]) -> tuple[dict[st
 
 
 def _count(labels: np.ndarray) -> dict[int, int]:
+    import numpy as np
+
     ids, counts = np.unique(labels[labels != 0], return_counts=True)
     return dict(zip(ids.tolist(), counts.tolist()))
 

@@ -26,7 +26,6 @@ import sys
 from pathlib import Path
 
 from hsibench.cli.options import UsageError, positive_int
-from hsibench.runner.records import atomic_file
 
 
 def _load_inputs(args: argparse.Namespace, model):
@@ -82,6 +81,8 @@ def write_png(path: Path, labels, class_ids, class_names, title: str) -> Path:
     if 0 in present:
         handles.append(Patch(facecolor=class_colour(0), edgecolor="none", label="0 not classified"))
     axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    from hsibench.runner.records import atomic_file
+
     with atomic_file(path, ".png") as temporary:
         figure.savefig(temporary, dpi=150, bbox_inches="tight")
     return path
@@ -89,6 +90,8 @@ def write_png(path: Path, labels, class_ids, class_names, title: str) -> Path:
 
 def write_geotiff(path: Path, labels, tags) -> Path:
     import tifffile
+
+    from hsibench.runner.records import atomic_file
 
     with atomic_file(path, ".tif") as temporary:
         tifffile.imwrite(temporary, labels, photometric="minisblack", extratags=[(*tag, True) for tag in tags])

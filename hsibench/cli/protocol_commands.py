@@ -6,14 +6,15 @@ import argparse
 import csv
 import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hsibench.cli.listing import Column, add_json_argument, print_json, print_note, print_table
-from hsibench.protocol import Protocol, load_protocol, make_split, protocol_names
-from hsibench.protocol.protocol import SceneRegion
-from hsibench.protocol.regions import region_ground_truth
+
+if TYPE_CHECKING:  # the protocol layer (and numpy) load when a protocol command runs, not for `hsibench --help`
+    import numpy as np
+
+    from hsibench.protocol import Protocol
+    from hsibench.protocol.protocol import SceneRegion
 
 
 def add_mode_argument(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +23,8 @@ def add_mode_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def protocol_with_mode(name: str, mode: str | None) -> Protocol:
+    from hsibench.protocol import load_protocol
+
     protocol = load_protocol(name)
     return protocol.with_overrides(split_mode=mode) if mode else protocol
 
@@ -58,6 +61,8 @@ def _scene_cell(region: SceneRegion) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from hsibench.protocol import load_protocol, protocol_names
+
     protocols = [load_protocol(name) for name in protocol_names()]
     if args.json:
         print_json([protocol_listing(p) for p in protocols])
@@ -74,6 +79,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from hsibench.protocol import make_split
+    from hsibench.protocol.regions import region_ground_truth
+
     protocol = protocol_with_mode(args.name, args.mode)
     seed = args.seed if args.seed is not None else protocol.seeds[0]
     print(f"protocol             {protocol.name}  ({protocol.path})")
@@ -101,6 +109,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _count_by_class(labels: np.ndarray) -> dict[int, int]:
+    import numpy as np
+
     values, counts = np.unique(labels, return_counts=True)
     return {int(v): int(c) for v, c in zip(values, counts)}
 
@@ -122,6 +132,8 @@ def write_split_csv(split, path: Path) -> int:
 
 
 def _split(args: argparse.Namespace) -> int:
+    from hsibench.protocol import make_split
+
     protocol = protocol_with_mode(args.protocol, args.mode)
     if args.shots is not None:
         protocol = protocol.with_overrides(shots=args.shots)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import abc
 import functools
+import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +100,35 @@ def create_executor(name: str, options: ExecutorOptions) -> Executor:
     return EXECUTORS.get(name)(options)
 
 
+#: ``HSIBENCH_STARTUP_TRACE=1``: print, once per process, the seconds from process start to the first trial
+#: (and to the first shared pretraining) on stderr — what ``benchmarks/bench_startup.py`` measures
+STARTUP_TRACE_ENV = "HSIBENCH_STARTUP_TRACE"
+STARTUP_MARKER = "hsibench-startup:"
+_traced: set[str] = set()
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process started (Linux: ``/proc/self/stat`` starttime, 10 ms ticks); ``None`` elsewhere."""
+    try:
+        with open("/proc/self/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()  # after the parenthesised name, which may hold spaces
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat(5): clock ticks after boot
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def trace_startup(event: str, detail: str = "") -> None:
+    """With ``HSIBENCH_STARTUP_TRACE=1``: one stderr line the first time ``event`` happens in this process."""
+    if event in _traced or os.environ.get(STARTUP_TRACE_ENV, "") in ("", "0"):
+        return
+    _traced.add(event)
+    seconds = seconds_since_process_start()
+    when = "unknown seconds (no /proc)" if seconds is None else f"{seconds:.3f} s"
+    print(f"\n{STARTUP_MARKER} {event} at {when} since process start"
+          + (f" ({detail})" if detail else ""), file=sys.stderr, flush=True)
+
+
 def count_local_gpus() -> int:
     import torch
 
@@ -124,6 +156,7 @@ class LocalExecutor(Executor):
         loggers = self.training_loggers
         for job in jobs:
             board.note(f"pretraining {job.key[:12]} ({job.spec.method}, shared by {len(job.trials)} trial(s)) …")
+            trace_startup("first pretraining", job.spec.method)
             board.started(job.key, f"pretraining {job.key[:12]}")
             run = pretraining_run(job.key, job.trial)
             loggers.start(run)
@@ -143,6 +176,7 @@ class LocalExecutor(Executor):
         loggers = self.training_loggers
         for index, trial in enumerate(trials):
             key, run = str(index), trial_run(trial)
+            trace_startup("first trial", trial.spec.label)  # the moment `hsibench run` reaches its first trial
             board.started(key, trial.spec.label)
             loggers.start(run)
             record = execute_trial(trial.spec, progress=fan_out(functools.partial(board.update, key), loggers.watch(run)),

@@ -39,6 +39,7 @@ from hsibench.runner.executors import (
     ResourceRequestError,
     check_local_gpus,
     register_executor,
+    trace_startup,
 )
 from hsibench.runner.layout import ResultsLayout
 from hsibench.runner.memory import MB, estimate_trial_memory
@@ -168,7 +169,9 @@ class _BoardCallback(tune.Callback):
         self.board = board
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
-        self.board.started(trial.trial_id, TrialSpec.from_dict(trial.config["spec"]).label)
+        label = TrialSpec.from_dict(trial.config["spec"]).label
+        trace_startup("first trial", f"{label}, on a Ray worker")  # HSIBENCH_STARTUP_TRACE=1, as seen by the driver
+        self.board.started(trial.trial_id, label)
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         if result.get("progress"):
@@ -316,7 +319,8 @@ class RayExecutor(Executor):
         tuner = tune.Tuner(
             tune.with_resources(tune.with_parameters(tune_trial, scene_refs=self._scene_refs), resources),
             param_space={"spec": tune.grid_search([spec.to_dict() for spec in specs])},
-            # reused actors keep torch, sklearn and the loaded scenes imported: seconds saved per trial
+            # reused actors keep torch, sklearn, timm, the method modules and the loaded scenes imported: each worker
+            # process imports them once, not once per trial (tests/test_startup.py counts the trials' pids)
             tune_config=tune.TuneConfig(trial_dirname_creator=lambda trial: trial.trial_id, reuse_actors=True,
                                         max_concurrent_trials=self.options.max_concurrent),
             run_config=tune.RunConfig(name="trials", storage_path=str(scratch), verbose=0,

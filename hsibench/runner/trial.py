@@ -76,7 +76,10 @@ def apply_determinism(deterministic: bool) -> None:
     """
     if deterministic:  # cuBLAS needs a fixed workspace for deterministic matrix products (read at its first use)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(deterministic, warn_only=False)
+    # only when it changes something: the call imports torch._inductor's config (torch._dynamo, sympy: ~1.6 s of a
+    # process's first trial on a 2-core EPYC) even to switch off what is already off
+    if deterministic or torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(deterministic, warn_only=False)
     torch.backends.cudnn.benchmark = not deterministic and torch.backends.cudnn.benchmark
     torch.backends.cudnn.deterministic = deterministic
 
