@@ -6,7 +6,7 @@ Each measurement runs in a fresh child process (so its peak resident memory is i
 what a trial does when it maps a whole scene: read the raw cube, z-score it straight into one padded
 copy (:class:`~hsibench.protocol.PatchSampler`), build S²Former, and predict every pixel with
 :func:`hsibench.methods.training.predict_in_batches` (batches gathered on the fly, of the size a trial
-uses: :func:`hsibench.methods.default_inference_batch_size`, 256 on the CPU).
+uses at fp32: :func:`hsibench.methods.default_inference_batch_size`, 64 on the CPU).
 
 - **Memory target**: peak resident memory above the interpreter's baseline (torch imported, nothing
   loaded) ≤ 2 × (cube + model + one batch), where "one batch" is the measured peak growth of one
@@ -78,7 +78,7 @@ def measure_in_this_process(cube_path: str, preset: str, threads: int, subset: i
 
     torch.set_num_threads(threads)
     device = torch.device("cpu")
-    batch = default_inference_batch_size(device)  # what a trial uses
+    batch = default_inference_batch_size(device, "fp32")  # what an fp32 trial uses
     model = _classifier(preset, bands=PAVIA_CENTRE_SHAPE[2])  # built before the baseline: tiny, counted apart
     baseline = _status_mb("VmRSS")
     cube = np.load(cube_path)

@@ -44,11 +44,11 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 from tabulate import tabulate
 
+from benchmarks.common import Measurement, check_target
 from hsibench.methods.svm import SVMConfig, fit_support_vector_machine, search_fit_count, search_folds
 from hsibench.protocol import build_task, load_protocol, make_split
 from hsibench.protocol.regions import region_scene
@@ -246,17 +246,42 @@ def chosen_lines(results: dict[str, GridResult]) -> list[str]:
 
 
 def machine_line(threads: int) -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
     import sklearn
 
-    return (f"{model}; {os.cpu_count()} cores visible, {threads} thread(s) used; Python {platform.python_version()}, "
-            f"scikit-learn {sklearn.__version__}")
+    from hsibench.provenance.machine import cpu_description
+
+    model, flags = cpu_description()
+    return (f"{model} ({' '.join(flags)}); {os.cpu_count()} cores visible, {threads} thread(s) used; "
+            f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}")
+
+
+def run(protocols: tuple[str, ...] = PROTOCOLS, repeats: int = 3) -> list[Measurement]:
+    """run_all's rows: per protocol, the shipped grid against DeepHyperX's (fits, seconds, OA, paired difference)."""
+    from threadpoolctl import threadpool_limits
+
+    rows: list[Measurement] = []
+    with threadpool_limits(1):
+        for protocol in protocols:
+            results = measure(load_trials(protocol), ["default", "deephyperx-20", REFERENCE], repeats)
+            ours, theirs, before = results["default"], results["deephyperx-20"], results[REFERENCE]
+            where = f"{protocol}, {len(ours.accuracy)} seeds, 1 thread; {machine_line(1)}"
+            fits = max(ours.fits)
+            target, met = check_target(fits, at_most=max(theirs.fits))
+            rows.append(Measurement("svm", f"{protocol}: SVM fits of the model selection", fits, "fits", target, met,
+                                    detail=f"DeepHyperX's SVM_grid {max(theirs.fits)}, our earlier grid {max(before.fits)}"))
+            rows.append(Measurement("svm", f"{protocol}: selection + fit time, ours / DeepHyperX's",
+                                    float(np.mean(ours.seconds) / np.mean(theirs.seconds)), "×", *check_target(
+                                        float(np.mean(ours.seconds) / np.mean(theirs.seconds)), at_most=1.0),
+                                    detail=f"{np.mean(ours.seconds):.3f} vs {np.mean(theirs.seconds):.3f} s, mean of "
+                                           f"{repeats} per seed, interleaved; {where}"))
+            differences = [100 * (ours.accuracy[seed] - before.accuracy[seed]) for seed in ours.accuracy]
+            p_value, _ = paired_wilcoxon(before.accuracy, ours.accuracy)
+            rows.append(Measurement("svm", f"{protocol}: OA, our grid − the earlier 42-point grid", float(np.mean(differences)),
+                                    "points", detail=f"paired Wilcoxon p = {p_value:.3f}; OA "
+                                    f"{100 * np.mean(list(ours.accuracy.values())):.2f} vs "
+                                    f"{100 * np.mean(list(before.accuracy.values())):.2f} (DeepHyperX's grid "
+                                    f"{100 * np.mean(list(theirs.accuracy.values())):.2f})"))
+    return rows
 
 
 def main() -> None:

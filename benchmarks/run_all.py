@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python -m benchmarks.run_all`` (about 50 minutes on 2 cores; ``precision``, the ten
 seeds of two methods at two precisions, is ~20 of them and ``campaign`` ~10). Options:
-``--only inference,inference-full,pipeline,hardware,runner,cluster,scenes,precision,campaign`` · ``--inference-scale S`` (share of
+``--only inference,inference-full,pipeline,hardware,runner,cluster,scenes,precision,campaign,startup,svm`` · ``--inference-scale S`` (share of
 Pavia Centre's area for the 1× point of the `cpu`-preset inference benchmark) · ``--threads N`` · ``--results FILE`` (default
 ``benchmarks/RESULTS.md``; ``-`` writes nothing). The newest run goes on top of RESULTS.md; earlier
 runs stay below it for comparison.
@@ -30,6 +30,8 @@ from benchmarks import (
     bench_ray_cluster,
     bench_runner,
     bench_scene_sharing,
+    bench_startup,
+    bench_svm_grid,
 )
 from benchmarks.common import BenchOptions, Measurement, measurement_table
 
@@ -57,6 +59,9 @@ BENCHMARKS: dict[str, tuple[str, Callable[[BenchOptions, argparse.Namespace], li
                   lambda options, args: bench_precision.run()),
     "campaign": ("9 trials per hour of one trial of every method on sa_a_r2l, per precision",
                  lambda options, args: bench_campaign.run("sa_a_r2l", "cpu")),
+    "startup": ("10 --help, process start to first trial, Ray worker reuse",
+                lambda options, args: bench_startup.run()),
+    "svm": ("11 SVM model selection: fits, seconds and OA of our grid vs DeepHyperX's", lambda options, args: bench_svm_grid.run()),
 }
 
 

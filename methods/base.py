@@ -44,14 +44,19 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def default_inference_batch_size(device: torch.device) -> int:
-    """Patches per inference batch: 1024 keeps a GPU busy; on the CPU 256 is ~1.5× faster.
+def default_inference_batch_size(device: torch.device, precision: str = "fp32") -> int:
+    """Patches per inference batch: 1024 keeps a GPU busy; on the CPU, the fastest of 64–512 per precision.
 
-    At 1024 patches, S²Former's MLP activations (~85 MB) exceed glibc's 32 MB mmap threshold, so
-    every batch maps fresh pages and faults them in (~240k page faults per batch, a third of the time;
-    ``benchmarks/bench_hardware.py`` measures both batch sizes side by side). Predictions do not depend on it.
+    On the CPU, smaller batches keep a step's activations in cache, and from 512 patches on S²Former's MLP
+    activations (~42 MB at 512, ~85 MB at 1024) exceed glibc's 32 MB mmap threshold, so every batch maps
+    fresh pages and faults them in. ``benchmarks/bench_hardware.py`` measures 64, 128, 256 and 512 at fp32
+    and bf16 side by side (``inference <precision>: fastest batch size``). On one core of an AVX-512 EPYC,
+    fp32 is fastest at 64 (128 within ~4 %, 256 ~9 % slower, 512 ~17 %); bf16 at 256–512 (64 ~12 % slower),
+    and 256 stays clear of the page faults. Predictions do not depend on it.
     """
-    return 1024 if torch.device(device).type == "cuda" else 256
+    if torch.device(device).type == "cuda":
+        return 1024
+    return {"bf16": 256}.get(precision, 64)
 
 
 def _no_progress(**_: Any) -> None:
@@ -73,13 +78,13 @@ class RunContext:
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "hsibench" / "pretraining")
     progress: Callable[..., None] = _no_progress
     precision: str = "fp32"
-    inference_batch_size: int = 0  # 0: default_inference_batch_size(device)
+    inference_batch_size: int = 0  # 0: default_inference_batch_size(device, precision)
     # `hsibench audit`'s test-checkpoint habit only (methods/validation.py): None in every other trial
     checkpoint_probe: CheckpointProbe | None = None
 
     def __post_init__(self) -> None:
         if self.inference_batch_size <= 0:
-            self.inference_batch_size = default_inference_batch_size(self.device)
+            self.inference_batch_size = default_inference_batch_size(self.device, self.precision)
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A torch generator seeded from the trial seed (``offset`` separates independent streams)."""

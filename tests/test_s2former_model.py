@@ -206,3 +206,158 @@ def test_every_adapter_maps_the_scene_bands_to_the_aligned_bands(kind: str, norm
 def test_impossible_encoder_shapes_are_explained(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         tiny_encoder(5, **changes)
+
+
+# ----------------------------------------------------------------- the fused CPU inference path (model.py docstring)
+def _layer_norm(x: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
+    return F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+
+
+def _reference_attention(q_in: torch.Tensor, kv_in: torch.Tensor, query, key, value, proj, heads: int) -> torch.Tensor:
+    """Multi-head attention written out: softmax(q·kᵀ/√d_h)·v per head, then the output projection."""
+    n, lq, dim = q_in.shape
+    split = lambda t: t.reshape(n, t.shape[1], heads, dim // heads).transpose(1, 2)  # [N, H, L, hd]
+    q, k, v = split(query(q_in)), split(key(kv_in)), split(value(kv_in))
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(dim // heads), dim=-1)
+    return proj((weights @ v).transpose(1, 2).reshape(n, lq, dim))
+
+
+def _reference_mlp(x: torch.Tensor, mlp) -> torch.Tensor:
+    return F.linear(F.gelu(F.linear(x, mlp.fc1.weight, mlp.fc1.bias)), mlp.fc2.weight, mlp.fc2.bias)
+
+
+def _rows(layer: torch.nn.Linear, start: int, stop: int):
+    return lambda x: F.linear(x, layer.weight[start:stop], layer.bias[start:stop])
+
+
+def _reference_self_block(block, x: torch.Tensor) -> torch.Tensor:
+    """timm's pre-norm ViT block from its parameters (qkv split into its three row blocks)."""
+    dim, heads = x.shape[-1], block.attn.num_heads
+    h = _layer_norm(x, block.norm1)
+    qkv = block.attn.qkv
+    x = x + _reference_attention(h, h, _rows(qkv, 0, dim), _rows(qkv, dim, 2 * dim), _rows(qkv, 2 * dim, 3 * dim),
+                                 _rows(block.attn.proj, 0, dim), heads)
+    return x + _reference_mlp(_layer_norm(x, block.norm2), block.mlp)
+
+
+def _reference_cross_block(block, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    dim, attn = x.shape[-1], block.attn
+    x = x + _reference_attention(_layer_norm(x, block.norm_query), _layer_norm(context, block.norm_context),
+                                 _rows(attn.query, 0, dim), _rows(attn.key_value, 0, dim),
+                                 _rows(attn.key_value, dim, 2 * dim), _rows(attn.proj, 0, dim), attn.num_heads)
+    return x + _reference_mlp(_layer_norm(x, block.norm_mlp), block.mlp)
+
+
+def reference_logits(model: S2Former, patches: torch.Tensor) -> torch.Tensor:
+    """S²Former's classifier forward written out from its parameters with plain ops (no SDPA, no fused kernels)."""
+    encoder, shape = model.encoder, model.encoder.shape
+    aligned = _layer_norm(F.linear(patches, model.adapter.projection.weight, model.adapter.projection.bias),
+                          model.adapter.norm)
+    n, s, _, c = aligned.shape
+    spatial = F.linear(aligned.reshape(n, s * s, c), encoder.spatial_embed.weight, encoder.spatial_embed.bias)
+    spatial = spatial + encoder.spatial_pos
+    cubes = aligned.reshape(n, s, s, shape.spectral_groups, shape.group_width).permute(0, 3, 1, 2, 4)
+    spectral = F.linear(cubes.reshape(n, shape.spectral_groups, -1), encoder.spectral_embed.weight,
+                        encoder.spectral_embed.bias) + encoder.spectral_pos
+    for block in encoder.blocks:
+        spatial, spectral = _reference_self_block(block.spatial_self, spatial), _reference_self_block(
+            block.spectral_self, spectral)
+        new_spatial = _reference_cross_block(block.spatial_cross, spatial, spectral) if block.spatial_cross else spatial
+        new_spectral = (_reference_cross_block(block.spectral_cross, spectral, spatial) if block.spectral_cross
+                        else spectral)
+        spatial, spectral = new_spatial, new_spectral
+    features = torch.cat([_layer_norm(spatial, encoder.spatial_norm).mean(dim=1),
+                          _layer_norm(spectral, encoder.spectral_norm).mean(dim=1)], dim=1)
+    return F.linear(features, model.head.weight, model.head.bias)
+
+
+def spread_classifier(shape: EncoderShape, bands: int, classes: int = 9) -> S2Former:
+    """A classifier whose weights are perturbed away from the near-constant outputs of the ViT initialisation."""
+    torch.manual_seed(0)
+    model = S2Former(LinearBandAdapter(bands, shape.aligned_bands), S2FormerEncoder(shape), classes).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    return model
+
+
+#: the ``cpu`` preset's encoder (two dual-branch blocks of d=64, 4 heads, C0=100 in 20 groups) and Pavia's 103 bands
+CPU_PRESET_SHAPE = EncoderShape(depth=2, drop_path=0.1)
+
+
+def predicted_in_batches(model: S2Former, patches: torch.Tensor, batch: int) -> torch.Tensor:
+    return torch.cat([model(patches[start: start + batch]) for start in range(0, len(patches), batch)])
+
+
+def test_fused_inference_leaves_fp32_predictions_unchanged() -> None:
+    """The fused CPU path (eval, no autograd) against the modules' own forward (autograd on: the path as it was) and
+    a reference written out with plain ops: the same arg-max on every patch, logits within 1e-5."""
+    model = spread_classifier(CPU_PRESET_SHAPE, 103)
+    patches = torch.randn(600, 9, 9, 103, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        fused = predicted_in_batches(model, patches, 128)  # 4 full batches and a last one of 88
+        reference = reference_logits(model, patches)
+        single = model(patches[:3])  # the smallest batches (a scene's last) take the fused path too
+    with torch.enable_grad():
+        module_path = predicted_in_batches(model, patches, 128).detach()
+    assert fused.dtype == torch.float32 and fused.shape == (600, 9)
+    assert float(fused.std(dim=0).mean()) > 0.05  # logits that vary: an arg-max test with teeth
+    for expected in (module_path, reference):
+        assert torch.equal(fused.argmax(dim=1), expected.argmax(dim=1))
+        torch.testing.assert_close(fused, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(single, module_path[:3], atol=1e-5, rtol=1e-5)
+    assert torch.equal(single.argmax(dim=1), module_path[:3].argmax(dim=1))
+
+
+@pytest.mark.parametrize("mode", ["bi", "spatial_from_spectral", "spectral_from_spatial", "none"])
+def test_fused_inference_follows_every_cross_attention_route(mode: str) -> None:
+    model = spread_classifier(EncoderShape(patch_size=5, cross_attention=mode, **TINY), 30, classes=4)
+    patches = torch.randn(40, 5, 5, 30, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        fused = model(patches)
+    torch.testing.assert_close(fused, reference_logits(model, patches), atol=1e-5, rtol=1e-5)
+    with torch.enable_grad():
+        torch.testing.assert_close(fused, model(patches).detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_fused_path_only_at_inference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training (autograd or train mode, where DropPath acts) always takes the modules' forward."""
+    from hsibench.methods.s2former import model as model_module
+
+    calls = []
+    fused_linear = model_module._fused_linear
+    monkeypatch.setattr(model_module, "_fused_linear", lambda *a, **k: calls.append(1) or fused_linear(*a, **k))
+    model = spread_classifier(EncoderShape(patch_size=5, **TINY), 30, classes=4)
+    patches = torch.randn(6, 5, 5, 30)
+    model(patches).sum().backward()  # eval, autograd on
+    assert not calls and model.head.weight.grad is not None
+    with torch.no_grad():
+        model.train()(patches)
+        assert not calls
+        model.eval()(patches)
+    assert len(calls) == 2 * (2 * 3 + 2 * 4)  # per block: 3 per self block (qkv, proj, fc1), 4 per cross block
+    assert model_module.fused_inference_dtype(patches, model) is None  # autograd on here
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
+        assert model_module.fused_inference_dtype(patches, model) is None  # fp16 autocast: the module path
+
+
+def test_forward_equals_head_of_features_exactly() -> None:
+    """``forward`` pools the branches without concatenating them first; same numbers as forward_head(forward_features)."""
+    model = spread_classifier(EncoderShape(patch_size=5, **TINY), 30, classes=4)
+    patches = torch.randn(7, 5, 5, 30)
+    assert torch.equal(model(patches), model.forward_head(model.forward_features(patches)))
+
+
+def test_fused_inference_under_bf16_autocast_stays_close_to_the_module_path() -> None:
+    model = spread_classifier(CPU_PRESET_SHAPE, 103)
+    patches = torch.randn(128, 9, 9, 103, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        exact = model(patches)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fused = model(patches)
+    with torch.enable_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        module_path = model(patches).detach()
+    assert fused.dtype == module_path.dtype == torch.bfloat16
+    torch.testing.assert_close(fused.float(), module_path.float(), atol=2e-2, rtol=2e-2)
+    torch.testing.assert_close(fused.float(), exact, atol=2e-2, rtol=2e-2)
+    assert (fused.argmax(dim=1) == exact.argmax(dim=1)).float().mean() >= 0.95

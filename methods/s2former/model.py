@@ -27,6 +27,17 @@ Component by component (numbers refer to docs/interpretation.md):
   FDC term (§6, :mod:`.fdc`).
 - Readout (§8) — *ours*: mean-pooled tokens of each branch, concatenated (2·d) → linear head.
 
+Inference on the CPU (eval mode, no autograd) takes a fused path through the same modules and
+weights (:func:`fused_inference_dtype`): every linear layer that reads the model width d runs as one
+oneDNN call with its bias — and, where one follows, its exact (erf) GELU or the residual add — fused
+in (``torch.ops.mkldnn._linear_pointwise``), instead of ATen's addmm, which first copies the bias
+into its output, then a GELU pass over the MLP's 4·d-wide activations. At fp32 the result is the
+module path's, up to float rounding (on the AVX-512 CPU measured, bit for bit;
+``tests/test_s2former_model.py`` holds it to the same arg-max and 1e-5); layers of other widths keep
+ATen's kernels. Under bf16 autocast the fused path keeps autocast's dtypes (bf16 matrix products and
+attention, fp32 residual stream). Training (autograd or train mode) and CUDA always
+take the modules' own forward.
+
 API like timm/MAE: :class:`S2Former` has ``forward_features`` / ``forward_head``;
 :class:`S2FormerMaskedAutoencoder` has ``random_masking`` / ``forward_encoder`` /
 ``forward_decoder`` / ``forward_loss``.
@@ -86,6 +97,74 @@ class EncoderShape:
         return self.aligned_bands // self.spectral_groups
 
 
+#: oneDNN's fused linear layers (what inductor's CPU fusions call) are available in this build
+_HAS_FUSED_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def fused_inference_dtype(x: torch.Tensor, module: nn.Module) -> torch.dtype | None:
+    """The dtype of the fused CPU inference path for ``module`` on ``x``, or ``None``: take the modules' forward.
+
+    Fused: eval mode, no autograd, a CPU tensor, oneDNN present, and fp32 or bf16 autocast (fp16 autocast and
+    other input dtypes keep the module path). Training must see DropPath and autograd, so it never takes it;
+    nor does ``torch.compile``, which fuses the modules' plain graph itself.
+    """
+    if (module.training or torch.is_grad_enabled() or x.device.type != "cpu" or not _HAS_FUSED_LINEAR
+            or torch.compiler.is_compiling()):
+        return None
+    if torch.is_autocast_enabled("cpu"):
+        return torch.bfloat16 if torch.get_autocast_dtype("cpu") == torch.bfloat16 and x.dtype in (
+            torch.float32, torch.bfloat16) else None
+    return torch.float32 if x.dtype == torch.float32 else None
+
+
+def _fused_linear(x: torch.Tensor, layer: nn.Linear, dtype: torch.dtype, gelu: bool = False,
+                  residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``layer(x)`` as one oneDNN call, bias fused, optionally followed by exact GELU or ``+ residual``.
+
+    At fp32 ``residual`` is added inside the call (``(x·Wᵀ + b) + residual``, the module path's order); under bf16
+    the output is bf16 and the residual is added after, in fp32 like autocast's ``x + y``.
+    """
+    weight, bias = layer.weight, layer.bias
+    if dtype != torch.float32:
+        x, weight = x.to(dtype), weight.to(dtype)
+    if gelu:
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "gelu", [], "none")  # "none": erf, nn.GELU()
+    if residual is not None and dtype == torch.float32:
+        return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, bias, "add")
+    out = torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+    return out if residual is None else residual + out
+
+
+def _fused_mlp_residual(mlp: Mlp, x: torch.Tensor, residual: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``residual + mlp(x)``: fc1 with bias and GELU in one call, fc2 (4·d wide) on ATen's kernel, add in place."""
+    hidden = _fused_linear(x, mlp.fc1, dtype, gelu=True)
+    out = mlp.fc2(hidden)  # under bf16 autocast: bf16, as the module path
+    if out.dtype != residual.dtype:
+        return residual + out
+    return out.add_(residual)  # out is fresh, and out + residual is exactly residual + out
+
+
+def _fusable_self_block(block: Block) -> bool:
+    """Whether a timm Block is the plain pre-norm block the fused path reproduces (ours always are)."""
+    attn, mlp = block.attn, block.mlp
+    identities = (block.ls1, block.ls2, attn.q_norm, attn.k_norm, attn.norm, mlp.norm, mlp.drop1, mlp.drop2,
+                  attn.attn_drop, attn.proj_drop)
+    return (all(isinstance(m, nn.Identity) or (isinstance(m, nn.Dropout) and m.p == 0) for m in identities)
+            and getattr(attn, "gate", None) is None and attn.qkv.bias is not None
+            and isinstance(mlp.act, nn.GELU) and mlp.act.approximate == "none")
+
+
+def _fused_self_block(block: Block, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """timm ``Block.forward`` at inference: ``x + attn(norm1(x))``, then ``x + mlp(norm2(x))``."""
+    attn = block.attn
+    n, length, dim = x.shape
+    qkv = _fused_linear(block.norm1(x), attn.qkv, dtype).reshape(n, length, 3, attn.num_heads, attn.head_dim)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [N, H, L, hd]
+    attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, length, dim)
+    x = _fused_linear(attended, attn.proj, dtype, residual=x)
+    return _fused_mlp_residual(block.mlp, block.norm2(x), x, dtype)
+
+
 def _init_weights(module: nn.Module) -> None:
     """timm ViT initialisation: truncated normal (std 0.02) linear weights, zero biases."""
     if isinstance(module, nn.Linear):
@@ -133,8 +212,24 @@ class CrossAttentionBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        dtype = fused_inference_dtype(x, self)
+        if dtype is not None:
+            return self.forward_fused(x, context, dtype)
         x = x + self.drop_path(self.attn(self.norm_query(x), self.norm_context(context)))
         return x + self.drop_path(self.mlp(self.norm_mlp(x)))
+
+    def forward_fused(self, x: torch.Tensor, context: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """:meth:`forward` at inference (eval, no autograd) with fused linear layers (:func:`fused_inference_dtype`)."""
+        attn = self.attn
+        n, query_length, dim = x.shape
+        context_length = context.shape[1]
+        q = (_fused_linear(self.norm_query(x), attn.query, dtype)
+             .reshape(n, query_length, attn.num_heads, attn.head_dim).transpose(1, 2))  # [N, H, Lq, hd]
+        k, v = (_fused_linear(self.norm_context(context), attn.key_value, dtype)
+                .reshape(n, context_length, 2, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0))
+        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, query_length, dim)
+        x = _fused_linear(attended, attn.proj, dtype, residual=x)
+        return _fused_mlp_residual(self.mlp, self.norm_mlp(x), x, dtype)
 
 
 class DualBranchBlock(nn.Module):
@@ -146,9 +241,15 @@ class DualBranchBlock(nn.Module):
         self.spectral_self = Block(dim, num_heads, mlp_ratio, qkv_bias=True, drop_path=drop_path)
         self.spatial_cross = CrossAttentionBlock(dim, num_heads, mlp_ratio, drop_path) if route.spatial_reads_spectral else None
         self.spectral_cross = CrossAttentionBlock(dim, num_heads, mlp_ratio, drop_path) if route.spectral_reads_spatial else None
+        self.fusable = _fusable_self_block(self.spatial_self) and _fusable_self_block(self.spectral_self)
 
     def forward(self, spatial: torch.Tensor, spectral: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        spatial, spectral = self.spatial_self(spatial), self.spectral_self(spectral)
+        dtype = fused_inference_dtype(spatial, self) if self.fusable else None
+        if dtype is not None:
+            spatial, spectral = _fused_self_block(self.spatial_self, spatial, dtype), _fused_self_block(
+                self.spectral_self, spectral, dtype)
+        else:
+            spatial, spectral = self.spatial_self(spatial), self.spectral_self(spectral)
         # both directions read the post-self-attention states, so neither direction goes first
         new_spatial = self.spatial_cross(spatial, spectral) if self.spatial_cross is not None else spatial
         new_spectral = self.spectral_cross(spectral, spatial) if self.spectral_cross is not None else spectral
@@ -235,7 +336,9 @@ class S2Former(nn.Module):
         return features if pre_logits else self.head(features)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(patches))
+        # forward_head(forward_features(patches)) without concatenating the tokens only to split them again
+        spatial, spectral = self.encoder(self.adapter(patches))
+        return self.head(torch.cat([spatial.mean(dim=1), spectral.mean(dim=1)], dim=1))
 
 
 def visible_mean_fill(aligned: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
