@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_precision import machine_line
-from benchmarks.common import Measurement, print_measurements
+from benchmarks.common import Measurement, machine_line, print_measurements
 from hsibench.api import run as run_trials
 from hsibench.methods import get_method_entry
 from hsibench.methods.catalog import BUILTIN_METHODS

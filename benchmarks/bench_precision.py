@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import Measurement, print_measurements
+from benchmarks.common import Measurement, machine_line, print_measurements
 from hsibench.api import run as run_trials
 from hsibench.methods import RunContext, create_method
 from hsibench.methods.training import cpu_bf16_support
@@ -43,12 +43,6 @@ from hsibench.runner.source_domains import needs_source, source_domain
 BENCHMARK = "precision"
 PRECISIONS = ("fp32", "bf16")
 OUT = Path("scratch/precision")  # the trials' records (scratch/ is ignored by git)
-
-
-def machine_line(threads: int = 1) -> str:
-    model, flags = cpu_description()
-    bf16 = "/".join(cpu_bf16_support()) or "no native bf16"
-    return f"{model}, {bf16}, {threads} thread(s), torch {torch.__version__}"
 
 
 # --- trials through the runner ----------------------------------------------------------------------------------
@@ -194,7 +188,7 @@ def main() -> None:
     started = time.perf_counter()
     measured = run(tuple(args.methods.split(",")), args.protocol, args.preset, seeds, args.out, args.cache,
                    args.executor, args.rounds)
-    print(f"{BENCHMARK}: {machine_line()}; {time.perf_counter() - started:.0f} s in all")
+    print(f"{BENCHMARK}: {machine_line(1)}; {time.perf_counter() - started:.0f} s in all")
     print_measurements(measured)
 
 

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import Measurement, check_target, print_measurements
+from benchmarks.common import Measurement, check_target, machine_line, print_measurements
 
 BENCHMARK = "startup"
 PROTOCOL = "demo"
@@ -178,12 +178,8 @@ def ray_worker_processes(trials: int = RAY_TRIALS, cpus: int = RAY_CPUS) -> tupl
     return len(pids - {None}), wall
 
 
-def machine_line() -> str:
-    from hsibench.provenance.machine import cpu_description
-
-    model, flags = cpu_description()
-    return (f"CPU: {model or 'unknown'} ({' '.join(flags) or 'no listed flags'}), {os.cpu_count()} thread(s); "
-            f"1-min load average {os.getloadavg()[0]:.1f}")
+def loaded_machine_line() -> str:
+    return f"CPU: {machine_line(os.cpu_count() or 1)}; 1-min load average {os.getloadavg()[0]:.1f}"
 
 
 def run(repeats: int = DEFAULT_REPEATS, methods: tuple[str, ...] = METHODS, include_ray: bool = True,
@@ -233,7 +229,7 @@ def main() -> None:
                         help="also list the largest imports before the first svm trial (python -X importtime)")
     parser.add_argument("--json", action="store_true", help="print the measurements as one JSON list")
     args = parser.parse_args()
-    print(machine_line(), file=sys.stderr if args.json else sys.stdout)
+    print(loaded_machine_line(), file=sys.stderr if args.json else sys.stdout)
     rows = run(repeats=max(1, args.repeats), methods=tuple(m for m in args.methods.split(",") if m),
                include_ray=args.ray, ray_trials=args.ray_trials, ray_cpus=args.ray_cpus)
     if args.json:

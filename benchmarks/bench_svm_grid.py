@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -48,7 +46,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from tabulate import tabulate
 
-from benchmarks.common import Measurement, check_target
+from benchmarks.common import Measurement, check_target, machine_line
 from hsibench.methods.svm import SVMConfig, fit_support_vector_machine, search_fit_count, search_folds
 from hsibench.protocol import build_task, load_protocol, make_split
 from hsibench.protocol.regions import region_scene
@@ -245,14 +243,10 @@ def chosen_lines(results: dict[str, GridResult]) -> list[str]:
     return lines
 
 
-def machine_line(threads: int) -> str:
+def sklearn_machine_line(threads: int) -> str:
     import sklearn
 
-    from hsibench.provenance.machine import cpu_description
-
-    model, flags = cpu_description()
-    return (f"{model} ({' '.join(flags)}); {os.cpu_count()} cores visible, {threads} thread(s) used; "
-            f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}")
+    return f"{machine_line(threads)}, scikit-learn {sklearn.__version__}"
 
 
 def run(protocols: tuple[str, ...] = PROTOCOLS, repeats: int = 3) -> list[Measurement]:
@@ -264,7 +258,7 @@ def run(protocols: tuple[str, ...] = PROTOCOLS, repeats: int = 3) -> list[Measur
         for protocol in protocols:
             results = measure(load_trials(protocol), ["default", "deephyperx-20", REFERENCE], repeats)
             ours, theirs, before = results["default"], results["deephyperx-20"], results[REFERENCE]
-            where = f"{protocol}, {len(ours.accuracy)} seeds, 1 thread; {machine_line(1)}"
+            where = f"{protocol}, {len(ours.accuracy)} seeds, 1 thread; {sklearn_machine_line(1)}"
             fits = max(ours.fits)
             target, met = check_target(fits, at_most=max(theirs.fits))
             rows.append(Measurement("svm", f"{protocol}: SVM fits of the model selection", fits, "fits", target, met,
@@ -298,7 +292,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     names = args.grids.split(",")
-    print(f"machine: {machine_line(args.threads)}")
+    print(f"machine: {sklearn_machine_line(args.threads)}")
     print(f"default grid (SVMConfig): C {SVMConfig().c_grid} × γ {SVMConfig().gamma_grid}", flush=True)
     with threadpool_limits(args.threads):
         for protocol in args.protocols.split(","):

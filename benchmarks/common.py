@@ -62,6 +62,22 @@ class BenchOptions:
     device: str = "cpu"
 
 
+def machine_line(threads: int) -> str:
+    """What every figure is stated beside: CPU model, the ISA features torch's kernels dispatch on, cores, the
+    threads the figure used, torch build and kernel set, GPU, Python."""
+    import platform
+
+    import torch
+
+    from hsibench.provenance.machine import cpu_description
+
+    model, flags = cpu_description()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{model or 'unknown CPU'} ({' '.join(flags) or 'no ISA flags read'}), {os.cpu_count()} cores, "
+            f"{threads} thread(s), torch {torch.__version__} [{torch.backends.cpu.get_cpu_capability()}], {gpu}, "
+            f"Python {platform.python_version()}")
+
+
 def check_target(value: float, at_most: float | None = None, at_least: float | None = None) -> tuple[str, bool]:
     """("≤ 1.10", met) for an upper bound, ("≥ …", met) for a lower one."""
     if at_most is not None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import shlex
 import sys
 import time
@@ -33,7 +31,7 @@ from benchmarks import (
     bench_startup,
     bench_svm_grid,
 )
-from benchmarks.common import BenchOptions, Measurement, measurement_table
+from benchmarks.common import BenchOptions, Measurement, machine_line, measurement_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 MARKER = "<!-- newest run above; earlier runs below -->"
@@ -66,16 +64,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[BenchOptions, argparse.Namespace], li
 
 
 def machine_description(threads: int) -> str:
-    """CPU model, the ISA features torch's kernels dispatch on, cores, the threads the figures used, GPU, versions."""
-    import torch
-
-    from hsibench.provenance.machine import cpu_description
-
-    model, flags = cpu_description()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{os.cpu_count()} cores, {model or 'unknown CPU'} ({' '.join(flags) or 'no ISA flags read'}), "
-            f"{threads} thread(s) unless a row says otherwise, {gpu}; Python {platform.python_version()}, "
-            f"torch {torch.__version__} [{torch.backends.cpu.get_cpu_capability()}]")
+    return f"{machine_line(threads)} (threads unless a row says otherwise)"
 
 
 def report(measurements: list[Measurement], command: str, seconds: float, failures: list[str], threads: int = 1) -> str:

@@ -51,6 +51,13 @@ def test_auto_is_the_documented_cpu_default_on_the_cpu_and_bf16_or_fp16_on_cuda(
     assert choose_precision("fp32", "cuda") == "fp32"  # a name is kept as asked
 
 
+def test_the_cli_offers_exactly_the_precisions_training_knows() -> None:
+    from hsibench.cli.options import PRECISIONS
+    from hsibench.methods.training import PRECISION_DTYPES
+
+    assert PRECISIONS == tuple(PRECISION_DTYPES)
+
+
 def test_an_unknown_precision_names_the_valid_ones() -> None:
     with pytest.raises(PrecisionError, match="valid: auto, fp32, bf16, fp16"):
         choose_precision("half", "cpu")

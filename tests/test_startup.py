@@ -27,23 +27,15 @@ def _python(code: str, *args: str, env: dict[str, str] | None = None, timeout: f
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_building_the_cli_parser_imports_no_heavy_library() -> None:
+@pytest.mark.parametrize("call", ["build_parser()", "main(['run', '--help'])"], ids=["build parser", "run --help"])
+def test_the_cli_parser_and_help_import_no_heavy_library(call: str) -> None:
     code = ("import json, sys\n"
-            "from hsibench.cli import build_parser\n"
-            "build_parser()\n"
+            "from hsibench.cli import build_parser, main\n"
+            f"try:\n    {call}\nexcept SystemExit:\n    pass\n"
             f"print(json.dumps(sorted(name for name in {list(HEAVY_FOR_THE_PARSER)!r} if name in sys.modules)))")
     assert json.loads(_python(code)) == []
 
 
-def test_help_imports_no_heavy_library() -> None:
-    code = ("import json, sys\n"
-            "from hsibench.cli import main\n"
-            "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
-            f"print(json.dumps(sorted(name for name in {list(HEAVY_FOR_THE_PARSER)!r} if name in sys.modules)))")
-    assert json.loads(_python(code)) == []
-
-
-#: runs `hsibench run` up to the moment the local executor begins the first trial, then reports and stops there
 UP_TO_THE_FIRST_TRIAL = """
 import json, os, sys
 import hsibench.runner.executors as executors

@@ -27,6 +27,10 @@ class UsageError(HsibenchError, ValueError):
 # --- method lists ---------------------------------------------------------------------------------
 
 
+#: the precisions ``--precision`` names (methods/training.py PRECISION_DTYPES, which imports torch; the parser must not)
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
 def comma_list(text: str) -> list[str]:
     """``"a, b,,c"`` → ``["a", "b", "c"]``."""
     return [item.strip() for item in text.split(",") if item.strip()]

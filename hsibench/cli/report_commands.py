@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hsibench.cli.options import UsageError, add_methods_argument, add_set_argument, assignments
+from hsibench.cli.options import PRECISIONS, UsageError, add_methods_argument, add_set_argument, assignments
 
 TABLE_KINDS = ("main", "ablation", "shots", "sweep")
 FIGURE_KINDS = ("maps", "shots", "sweep", "ablation")
@@ -36,7 +36,7 @@ def _add_selection_options(parser: argparse.ArgumentParser, where: str) -> None:
                                  "supervised deep, cross-domain few-shot, supervised transfer; never an ablation "
                                  "variant. For ablation: the proposed method, then its variants by name)")
     parser.add_argument("--preset", help="use records of this preset (needed when a method has several)")
-    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+    parser.add_argument("--precision", choices=PRECISIONS,
                         help="use records of this precision (needed when a method has several)")
     parser.add_argument("--proposed", default="s2former", help="the reference of the significance test and of "
                         "the ablation (default s2former)")

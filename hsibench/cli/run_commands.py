@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hsibench.cli.data_commands import add_mirror_argument, apply_mirror
 from hsibench.cli.options import (
+    PRECISIONS,
     UsageError,
     add_methods_argument,
     add_set_argument,
@@ -77,7 +78,7 @@ def add_how_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     how.add_argument("--cpus-per-trial", type=float, help="CPUs (and torch threads) per trial (default 1)")
     how.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPU share per trial, e.g. 0.5 (default 0)")
     how.add_argument("--device", default="auto", help="auto (CUDA when the trial has a GPU), cpu or cuda")
-    how.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+    how.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
                      help="what training and inference compute in: auto (bf16 on CUDA, fp16 where the GPU lacks bf16; "
                           "fp32 on the CPU), fp32, bf16 (CUDA, or a CPU with amx_bf16/avx512_bf16) or fp16 (CUDA). "
                           "It changes the numbers, so it is part of the run id and the record")

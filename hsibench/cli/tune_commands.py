@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from hsibench.cli.data_commands import add_mirror_argument, apply_mirror
-from hsibench.cli.options import UsageError, add_set_argument, assignments, comma_list, seed_list
+from hsibench.cli.options import PRECISIONS, UsageError, add_set_argument, assignments, comma_list, seed_list
 
 DEFAULT_TRIALS = 8
 
@@ -90,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="the preset file to write (default: presets/<method>-<protocol>.toml)")
     where.add_argument("--cache", type=Path, metavar="DIR", help="shared pretraining checkpoints")
     where.add_argument("--device", default="cpu", help="cpu (default), auto or cuda")
-    where.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+    where.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
                        help="what every trial computes in (as `hsibench run --precision`; tune in the precision you "
                             "will evaluate in)")
     add_mirror_argument(where)
