@@ -23,61 +23,79 @@ from hsibench.runner.spec import TrialSpec, resolve
 RESULTS = REPO_ROOT / "results"
 
 
+def script_lines(prefix: str) -> list[list[str]]:
+    """Every `hsibench <prefix> …` line of the results scripts, as the argv that follows `hsibench`."""
+    return [shlex.split(line.split(">")[0])[1:] for script in sorted(RESULTS.glob("make_*.sh"))
+            for line in script.read_text().splitlines() if line.strip().startswith(f"hsibench {prefix} ")]
+
+
 def table_commands() -> list[list[str]]:
     """Every `hsibench table …` line of the results scripts, as the argv that follows `hsibench table`."""
-    commands = []
-    for script in sorted(RESULTS.glob("make_*.sh")):
-        for line in script.read_text().splitlines():
-            if line.strip().startswith("hsibench table "):
-                argv = shlex.split(line.split(">")[0])[2:]  # after `hsibench table`
-                commands.append(argv)
-    return commands
+    return [argv[1:] for argv in script_lines("table")]
 
 
 def option(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
+def in_folder(argv: list[str], folder: Path) -> list[str]:
+    """The command with the scripts' `$out` (the results folder) pointing at ``folder``."""
+    return [value.replace("$out", str(folder)) for value in argv]
+
+
+def table_id(argv: list[str]) -> str:
+    preset = option(argv, "--preset") if "--preset" in argv else ""
+    return "-".join(part for part in (option(argv, "--protocol").split(",")[0], argv[0],
+                                      "tuned" if preset.endswith(".toml") else "") if part)
+
+
 COMMANDS = table_commands()
 
 
-@pytest.mark.parametrize("argv", COMMANDS, ids=[f"{option(a, '--protocol')}-{a[0]}" for a in COMMANDS])
+@pytest.mark.parametrize("argv", COMMANDS, ids=[table_id(a) for a in COMMANDS])
 def test_committed_tables_regenerate_from_committed_records(argv: list[str], tmp_path: Path, capsys) -> None:
-    protocol, kind = option(argv, "--protocol"), argv[0]
-    shutil.copytree(RESULTS / protocol / "runs", tmp_path / protocol / "runs")
-    argv = [str(tmp_path) if value == "$out" else value for value in argv]
-    assert main(["table", *argv]) == 0
+    """Each table command rerun on a copy of its records (and the committed tuned presets) writes exactly the
+    committed files; a table of several protocols (`table sources`) reads all their records."""
+    protocols = option(argv, "--protocol").split(",")
+    for protocol in protocols:
+        shutil.copytree(RESULTS / protocol / "runs", tmp_path / protocol / "runs")
+    if (RESULTS / "presets").is_dir():
+        shutil.copytree(RESULTS / "presets", tmp_path / "presets")
+    before = {path for path in tmp_path.rglob("*") if path.is_file()}
+    assert main(["table", *in_folder(argv, tmp_path)]) == 0
     capsys.readouterr()
-    for suffix in (".md", ".tex", ".csv"):
-        committed = (RESULTS / protocol / f"{kind}{suffix}").read_text()
-        regenerated = (tmp_path / protocol / f"{kind}{suffix}").read_text()
-        assert regenerated == committed, f"results/{protocol}/{kind}{suffix} no longer matches its records"
+    written = sorted(path for path in tmp_path.rglob("*") if path.is_file() and path not in before)
+    assert len(written) == 3, f"expected md, tex and csv, got {written}"
+    for path in written:
+        name = path.relative_to(tmp_path).as_posix()
+        assert (RESULTS / name).is_file(), f"results/{name} is not committed"
+        assert path.read_text() == (RESULTS / name).read_text(), f"results/{name} no longer matches its records"
 
 
-def audit_commands() -> list[list[str]]:
-    """Every `hsibench audit …` line of the results scripts, as the argv that follows `hsibench`."""
-    return [shlex.split(line.split(">")[0])[1:] for script in sorted(RESULTS.glob("make_*.sh"))
-            for line in script.read_text().splitlines() if line.strip().startswith("hsibench audit ")]
+AUDITS = script_lines("audit")
 
 
-AUDITS = audit_commands()
+def audit_folder(argv: list[str]) -> str:
+    """Where an audit line's records and table live, relative to results/ (`$out/campaign` → campaign/audit/P)."""
+    out = option(argv, "--out").replace("$out", "").strip("/")
+    return "/".join(part for part in (out, "audit", argv[1]) if part)
 
 
-@pytest.mark.parametrize("argv", AUDITS, ids=[a[1] for a in AUDITS])
+@pytest.mark.parametrize("argv", AUDITS, ids=[audit_folder(a) for a in AUDITS])
 def test_committed_audit_tables_regenerate_from_committed_records(argv: list[str], tmp_path: Path, capsys) -> None:
-    protocol = argv[1]
-    shutil.copytree(RESULTS / "audit" / protocol / "runs", tmp_path / "audit" / protocol / "runs")
-    argv = [str(tmp_path) if value == "$out" else value for value in argv]
-    assert main([*argv, "--report-only"]) == 0
+    folder = audit_folder(argv)
+    shutil.copytree(RESULTS / folder / "runs", tmp_path / folder / "runs")
+    assert main([*in_folder(argv, tmp_path), "--report-only"]) == 0
     capsys.readouterr()
     for suffix in (".md", ".tex", ".csv"):
-        committed = (RESULTS / "audit" / protocol / f"audit{suffix}").read_text()
-        regenerated = (tmp_path / "audit" / protocol / f"audit{suffix}").read_text()
-        assert regenerated == committed, f"results/audit/{protocol}/audit{suffix} no longer matches its records"
+        committed = (RESULTS / folder / f"audit{suffix}").read_text()
+        regenerated = (tmp_path / folder / f"audit{suffix}").read_text()
+        assert regenerated == committed, f"results/{folder}/audit{suffix} no longer matches its records"
 
 
-def test_the_audit_is_committed_with_its_command() -> None:
-    assert [argv[1] for argv in AUDITS] == ["sa_a_r2l"]
+def test_the_audits_are_committed_with_their_commands() -> None:
+    assert [audit_folder(argv) for argv in AUDITS] == ["audit/sa_a_r2l", "campaign/audit/jr2sa_a",
+                                                       "campaign/audit/sa_a_r2l"]
 
 
 def test_the_demo_tables_are_committed_with_their_commands() -> None:
@@ -85,7 +103,7 @@ def test_the_demo_tables_are_committed_with_their_commands() -> None:
     assert {("demo", "main"), ("demo", "ablation"), ("demo", "shots")} <= kinds
 
 
-COMMITTED_RECORDS = sorted(RESULTS.glob("*/runs/*.json"))
+COMMITTED_RECORDS = sorted(RESULTS.glob("**/runs/*.json"))  # superseded/ and the audits included
 
 
 def committed(schema: int) -> list[Path]:
@@ -109,3 +127,11 @@ def test_records_made_before_code_fingerprints_are_never_served_as_current() -> 
     for path in committed(1):
         record = read_record(path, strict=True)
         assert code_status(record) == "unrecorded" and not record.code.recorded, path
+
+
+def test_records_of_older_code_are_kept_apart_from_the_tables() -> None:
+    """The Salinas-A records of the first campaign (schema 1) are superseded, not deleted: they live under
+    results/superseded/, where no results script makes a table of them."""
+    old = committed(1)
+    assert old and all(path.relative_to(RESULTS).parts[0] == "superseded" for path in old)
+    assert not any(argv for argv in COMMANDS if any("superseded" in value for value in argv))

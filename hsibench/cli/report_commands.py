@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hsibench.cli.options import PRECISIONS, UsageError, add_methods_argument, add_set_argument, assignments
 
-TABLE_KINDS = ("main", "ablation", "shots", "sweep")
+TABLE_KINDS = ("main", "ablation", "shots", "sweep", "sources")
 FIGURE_KINDS = ("maps", "shots", "sweep", "ablation")
 
 
@@ -84,6 +84,12 @@ def _writes(args: argparse.Namespace) -> bool:
 def handle_table(args: argparse.Namespace) -> int:
     from hsibench.report import build_table, render, table_paths, write_table
 
+    protocols = args.protocol.split(",")
+    if len(protocols) > 1 and args.kind != "sources":
+        raise UsageError(f"--protocol {args.protocol}: a {args.kind} table is of one protocol (a list is for "
+                         "`table sources`)")
+    if args.kind == "sources":
+        return _sources_table(args, protocols)
     request = _request(args)
     table = build_table(args.kind, request)
     print(render(table, args.format), end="")
@@ -94,6 +100,27 @@ def handle_table(args: argparse.Namespace) -> int:
         where = table_paths(table, request)
         print(f"(not written; --write saves {', '.join(path.name for path in where.values())} in "
               f"{next(iter(where.values())).parent}/, --to FOLDER elsewhere)", file=sys.stderr)
+    return 0
+
+
+def _sources_table(args: argparse.Namespace, protocols: list[str]) -> int:
+    """``table sources``: one table over several protocols, written as DIR/sources.md|tex|csv (or into --to)."""
+    from hsibench.report import render
+    from hsibench.report.render import RENDERERS
+    from hsibench.report.source_table import source_table
+
+    args.protocol = protocols[0]
+    table = source_table(_request(args), protocols, args.methods)
+    print(render(table, args.format), end="")
+    folder = args.to if args.to is not None else args.out
+    paths = {name: folder / f"{table.name}.{extension}" for name, (extension, _) in RENDERERS.items()}
+    if _writes(args):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, path in paths.items():
+            path.write_text(render(table, name))
+        print("written: " + ", ".join(str(path) for path in paths.values()), file=sys.stderr)
+    else:
+        print(f"(not written; --write saves sources.md, .tex and .csv in {folder}/)", file=sys.stderr)
     return 0
 
 
@@ -122,7 +149,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     table.add_argument("kind", choices=TABLE_KINDS)
     table.add_argument("--format", choices=("md", "latex", "csv"), default="md",
                        help="printed format (--write and --to write all three)")
-    _add_selection_options(table, "DIR/<protocol>/<name>.md|tex|csv")
+    _add_selection_options(table, "DIR/<protocol>/<name>.md|tex|csv; `sources` (--protocol P1,P2,…: OA of the "
+                                  "self-supervised methods by pretraining source, against no pretraining) DIR/sources.*")
     table.set_defaults(handler=handle_table)
 
     figure = subparsers.add_parser(

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hsibench.cli.data_commands import add_mirror_argument, apply_mirror
@@ -154,11 +155,29 @@ def trial_seeds(protocol, args: argparse.Namespace) -> list[int]:
         raise UsageError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class PresetChoice:
+    """Methods that run at one preset: its name (a file's base preset), a preset file's settings as ``method.KEY``
+    overrides and the file's ``{path, sha256, base}`` (``None`` for a named preset)."""
+
+    methods: list[str]
+    preset: str
+    settings: dict = field(default_factory=dict)
+    preset_file: dict | None = None
+
+
 def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: dict, grid: dict,
             preset_file: dict | None = None) -> tuple[int, str]:
     """Plan and run the trials; print a summary. Returns (exit code, the protocol's results folder name).
 
     ``preset_file`` (``{path, sha256, base}``) is written into every spec, and so into every record."""
+    return _launch_choices(args, [PresetChoice(methods, preset, {}, preset_file)], fixed, grid)
+
+
+def _launch_choices(args: argparse.Namespace, choices: list[PresetChoice], fixed: dict,
+                    grid: dict) -> tuple[int, str]:
+    """:func:`_launch` for methods at their own presets (``--preset 'DIR/{method}-dev.toml'``): one campaign of
+    every method's trials, each with its file's settings in front of ``fixed`` (which wins)."""
     from hsibench.protocol import load_protocol
     from hsibench.runner import load_plugins, plan_trials, run_campaign
 
@@ -166,10 +185,18 @@ def _launch(args: argparse.Namespace, methods: list[str], preset: str, fixed: di
     load_plugins(args.plugin)
     protocol = load_protocol(args.protocol)
     seeds = trial_seeds(protocol, args)
-    settings = trial_settings(args, preset)
-    specs = plan_trials(methods, args.protocol, seeds, settings, fixed=fixed, grid=grid)
-    if preset_file is not None:
-        specs = [dataclasses.replace(spec, preset_file=preset_file) for spec in specs]
+    presets = {choice.preset for choice in choices}
+    if len(presets) > 1:
+        raise UsageError(f"--preset {args.preset}: the files start from different presets {sorted(presets)}; one "
+                         "command runs methods tuned from one preset")
+    settings = trial_settings(args, choices[0].preset)
+    specs = []
+    for choice in choices:
+        planned = plan_trials(choice.methods, args.protocol, seeds, settings, fixed={**choice.settings, **fixed},
+                              grid=grid)
+        if choice.preset_file is not None:
+            planned = [dataclasses.replace(spec, preset_file=choice.preset_file) for spec in planned]
+        specs.extend(planned)
     try:
         result = run_campaign(specs, trial_executor(args, settings), force=args.force)
     except KeyboardInterrupt:
@@ -207,7 +234,8 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
         return
     # every preset first (the table then holds other methods' runs too); the run's own preset if that is ambiguous
     table = None
-    for preset in dict.fromkeys((None, request_options.pop("preset", None))):
+    asked = request_options.pop("preset", None)
+    for preset in (asked,) if str(asked).endswith(".toml") else dict.fromkeys((None, asked)):
         request = ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                                 preset=preset, **request_options)
         try:
@@ -220,8 +248,9 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
         return
     print()
     print(to_markdown(table))
-    print(f"(printed, not written: `hsibench table {kind} --protocol {args.protocol} --out {args.out} --write` saves "
-          "it as md, tex and csv)", file=sys.stderr)
+    chosen = f" --preset '{asked}'" if str(asked).endswith(".toml") else ""
+    print(f"(printed, not written: `hsibench table {kind} --protocol {args.protocol}{chosen} --out {args.out} --write` "
+          "saves it as md, tex and csv)", file=sys.stderr)
 
 
 def _preset(args: argparse.Namespace) -> str:
@@ -234,14 +263,15 @@ def _preset(args: argparse.Namespace) -> str:
 def preset_and_file(args: argparse.Namespace, methods: list[str]) -> tuple[str, dict, dict | None]:
     """``--preset NAME`` → (NAME, {}, None); ``--preset FILE.toml`` → (its base preset, its settings as
     ``method.KEY`` overrides, its ``{path, sha256, base}``). The settings go in front of ``--set``, which wins."""
-    from hsibench.tuning.preset_file import is_preset_file, load_preset_file
+    from hsibench.tuning.preset_file import is_preset_file, load_preset_file, preset_file_path
 
     if not is_preset_file(args.preset):
         return _preset(args), {}, None
     if len(methods) != 1:
         raise UsageError(f"--preset {args.preset} holds the tuned settings of one method; give one --method "
-                         f"(got {', '.join(methods)})")
-    preset_file = load_preset_file(args.preset, methods[0])
+                         f"(got {', '.join(methods)}), or a template naming each method's file, e.g. "
+                         "--preset 'results/presets/{method}-sa_a2jr_dev.toml' (`hsibench run` only)")
+    preset_file = load_preset_file(preset_file_path(args.preset, methods[0]), methods[0])
     settings = {f"method.{key}": value for key, value in preset_file.settings.items()}
     return preset_file.base_preset, settings, preset_file.reference()
 
@@ -253,12 +283,20 @@ def handle_run(args: argparse.Namespace) -> int:
               f"(preset {args.preset})", file=sys.stderr)
     elif args.methods is None or args.protocol is None:
         raise UsageError("give both --method and --protocol (or neither, for the offline demo default)")
-    preset, file_settings, preset_file = preset_and_file(args, args.methods)
-    fixed = {**file_settings, **_fixed_overrides(args)}
-    code, _ = _launch(args, args.methods, preset, fixed, {}, preset_file)
-    if code != 130:
-        _print_table(args, "main", fixed, preset=preset)
+    choices = preset_choices(args, args.methods)
+    fixed = _fixed_overrides(args)
+    code, _ = _launch_choices(args, choices, fixed, {})
+    if code != 130:  # a preset file's records are the table of that file (the report layer selects them by sha256)
+        _print_table(args, "main", fixed, preset=args.preset if choices[0].preset_file else choices[0].preset)
     return code
+
+
+def preset_choices(args: argparse.Namespace, methods: list[str]) -> list[PresetChoice]:
+    """One choice for a named preset or one method's file; one per method for a ``{method}`` template."""
+    from hsibench.tuning.preset_file import METHOD_FIELD
+
+    groups = [[method] for method in methods] if METHOD_FIELD in (args.preset or "") else [methods]
+    return [PresetChoice(group, *preset_and_file(args, group)) for group in groups]
 
 
 def _ablation_variants(base: str) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 from hsibench.protocol.protocol import parse_region
 from hsibench.report.display import method_display_name
 from hsibench.report.errors import ReportError
+from hsibench.report.preset_selection import PresetSelection
 from hsibench.report.provenance import check_single_code
 from hsibench.runner.record_schema import TrialRecord
 
@@ -110,20 +111,23 @@ def identity_of(protocol: dict[str, Any]) -> dict[str, Any]:
 
 
 def matching_records(records: list[TrialRecord], protocol: dict[str, Any], sweep_key: str | None = None,
-                     methods: list[str] | None = None) -> list[TrialRecord]:
-    """``ok`` records of ``protocol`` (content, as in records) whose only change is ``sweep_key``.
+                     methods: list[str] | None = None, presets: PresetSelection | None = None) -> list[TrialRecord]:
+    """``ok`` records of ``protocol`` (content, as in records) whose only change is ``sweep_key``, made with the
+    ``presets`` selection's preset files (default: without a preset file; their settings are then allowed).
 
     Never an audit trial's record (``hsibench audit``): those measure an evaluation habit, and a habit such as
     test-pixel checkpoint selection must not reach a table of methods, wherever its record lies.
     """
+    presets = presets or PresetSelection(None)
     wanted = _without(identity_of(protocol), sweep_key)
     return [
         record for record in records
         if record.ok
         and record.audit is None
         and (methods is None or record.method in methods)
+        and presets.admits(record)
         and _without(identity_of(record.protocol), sweep_key) == wanted
-        and set(record.method_overrides) <= ({sweep_key} if sweep_key else set())
+        and set(record.method_overrides) <= ({sweep_key} if sweep_key else set()) | presets.settings_of(record)
     ]
 
 

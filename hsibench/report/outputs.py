@@ -26,6 +26,14 @@ from hsibench.protocol import load_protocol
 from hsibench.protocol.protocol import Protocol, protocol_identity
 from hsibench.report.collect import Group, ReportError, group_records, matching_records
 from hsibench.report.display import latex_label, method_order_key
+from hsibench.report.preset_selection import (
+    METHOD_FIELD,
+    PresetSelection,
+    is_preset_file_name,
+    preset_file_path,
+    select_presets,
+    selection_label,
+)
 from hsibench.report.render import RENDERERS, render
 from hsibench.report.table_model import Table
 from hsibench.report.tables import DEFAULT_ALPHA, PROPOSED_METHOD, ablation_table, main_table, sweep_table
@@ -73,7 +81,8 @@ def protocol_label(request: ReportRequest) -> str:
     """``demo`` or ``demo (split_mode=clean)``: the protocol as the table's caption names it."""
     changes = ", ".join(f"{k}={v}" for k, v in sorted(request.protocol_overrides.items()))
     name = load_protocol(request.protocol).name
-    return f"{name} ({changes})" if changes else name
+    label = f"{name} ({changes})" if changes else name
+    return f"{label}, tuned presets {request.preset}" if is_preset_file_name(request.preset) else label
 
 
 def _records(request: ReportRequest) -> tuple[Protocol, list[TrialRecord]]:
@@ -101,11 +110,28 @@ def selected_groups(request: ReportRequest, sweep_key: str | None = None, method
     if not records:
         raise ReportError(f"no records under {request.layout.runs_dir(protocol.name)}; run trials first "
                           f"(e.g. `hsibench run --protocol {request.protocol} --method …`) or pass --out")
-    matching = matching_records(records, protocol_identity(protocol), sweep_key, methods or request.methods)
-    methods = methods or request.methods or default_methods(matching, request.proposed)
+    methods = methods or request.methods
+    if methods is None and is_preset_file_name(request.preset):
+        methods = _methods_with_preset_files(records, request)
+    presets = select_presets(request.preset, methods) if methods else PresetSelection(request.preset)
+    matching = matching_records(records, protocol_identity(protocol), sweep_key, methods, presets)
+    methods = methods or default_methods(matching, request.proposed)
     matching = [record for record in matching if record.method in methods]
-    return protocol.name, group_records(matching, sweep_key, request.preset, methods, request.allow_mixed_code,
+    return protocol.name, group_records(matching, sweep_key, presets.name, methods, request.allow_mixed_code,
                                         request.precision)
+
+
+def _methods_with_preset_files(records: list[TrialRecord], request: ReportRequest) -> list[str]:
+    """The default columns of a table of preset files: the methods with records made from a preset file, and for
+    a ``{method}`` template only those whose file exists."""
+    with_files = [record for record in records if record.preset_file is not None and record.audit is None]
+    methods = default_methods(with_files, request.proposed)
+    if METHOD_FIELD in str(request.preset):
+        methods = [method for method in methods if preset_file_path(request.preset, method).is_file()]
+    if not methods:
+        raise ReportError(f"no records made from --preset {request.preset} under {request.layout.root}; run "
+                          f"`hsibench run --preset {request.preset} …` first")
+    return methods
 
 
 def ablation_variants(request: ReportRequest, records: list[TrialRecord] | None = None) -> list[str]:
@@ -123,8 +149,14 @@ def _suffix(request: ReportRequest) -> str:
     return "-".join(f"{k}={v}" for k, v in sorted(request.protocol_overrides.items()))
 
 
+def _selection_suffix(request: ReportRequest) -> str:
+    """The protocol changes, then the tuned presets' name (``tuned-sa_a2jr_dev``) for tables of preset files."""
+    parts = [_suffix(request), selection_label(request.preset) if is_preset_file_name(request.preset) else ""]
+    return "-".join(part for part in parts if part)
+
+
 def _label(kind: str, request: ReportRequest, protocol_name: str) -> str:
-    return latex_label(kind, protocol_name, _suffix(request))
+    return latex_label(kind, protocol_name, _selection_suffix(request))
 
 
 def _main(request: ReportRequest) -> Table:
@@ -190,8 +222,9 @@ def make_table(kind: str, request: ReportRequest, *, write: bool = True,
 
 
 def _variant_stem(stem: str, request: ReportRequest) -> str:
-    """``main`` for the protocol as shipped, ``main-split_mode=clean`` for a changed one (nothing overwritten)."""
-    suffix = _suffix(request)
+    """``main`` for the protocol as shipped, ``main-split_mode=clean`` for a changed one, ``main-tuned-DEV`` for the
+    records of tuned preset files (nothing overwritten)."""
+    suffix = _selection_suffix(request)
     return f"{stem}-{suffix}" if suffix else stem
 
 

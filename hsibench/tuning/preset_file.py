@@ -119,6 +119,20 @@ def _tuple_member(annotation: Any) -> bool:
 def load_preset_file(path: str | Path, method: str) -> PresetFile:
     """Read and check a preset file for ``method``; every problem is a :class:`PresetFileError` naming the file."""
     path = Path(path)
+    data, raw = read_preset_data(path, method)
+    entry = get_method_entry(method)
+    if data["base_preset"] not in entry.presets:
+        raise PresetFileError(f"preset file {path}: base_preset {data['base_preset']!r} is not a preset of method "
+                              f"{method!r}; presets: {', '.join(sorted(entry.presets))}")
+    settings = _typed_settings(method, data["settings"], f"preset file {path}")
+    provenance = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
+    return PresetFile(method, data["base_preset"], settings, provenance, path.resolve(), hashlib.sha256(raw).hexdigest())
+
+
+def read_preset_data(path: str | Path, method: str) -> tuple[dict[str, Any], bytes]:
+    """The file's TOML data and bytes, checked for shape and ``method`` but not against the method's config, so
+    reading it imports no method (what a table needs: the base preset, the setting names and the sha256)."""
+    path = Path(path)
     if not path.is_file():
         raise PresetFileError(f"preset file {path} does not exist (make one with `hsibench tune --method {method} "
                               f"--protocol demo_dev --out {path}`)")
@@ -140,13 +154,16 @@ def load_preset_file(path: str | Path, method: str) -> PresetFile:
     if data["method"] != method:
         raise PresetFileError(f"preset file {path} was made for method {data['method']!r}, not {method!r}; "
                               f"tune {method!r} (`hsibench tune --method {method} …`) or run {data['method']!r}")
-    entry = get_method_entry(method)
-    if data["base_preset"] not in entry.presets:
-        raise PresetFileError(f"preset file {path}: base_preset {data['base_preset']!r} is not a preset of method "
-                              f"{method!r}; presets: {', '.join(sorted(entry.presets))}")
-    settings = _typed_settings(method, data["settings"], f"preset file {path}")
-    provenance = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
-    return PresetFile(method, data["base_preset"], settings, provenance, path.resolve(), hashlib.sha256(raw).hexdigest())
+    return data, raw
+
+
+#: in a ``--preset`` value, replaced by each method's name: one tuned file per method (``DIR/{method}-dev.toml``)
+METHOD_FIELD = "{method}"
+
+
+def preset_file_path(preset: str | Path, method: str) -> Path:
+    """The file a ``--preset`` value names for ``method`` (a template's ``{method}`` replaced)."""
+    return Path(str(preset).replace(METHOD_FIELD, method))
 
 
 def is_preset_file(preset: str | None) -> bool:
