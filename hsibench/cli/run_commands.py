@@ -408,6 +408,33 @@ def handle_results_ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def handle_results_ledger(args: argparse.Namespace) -> int:
+    """`hsibench results ledger`: what made each folder of records, as a Markdown table (results/README.md)."""
+    import json
+
+    from hsibench.report.record_ledger import ledger_markdown, ledger_rows
+    from hsibench.runner.records import read_record
+
+    root = Path(args.out)
+    records = [(path.parent.parent.relative_to(root).as_posix(), record)
+               for path in sorted(root.glob("**/runs/*.json"))
+               if not path.name.startswith(".") and (record := read_record(path)) is not None]
+    stages = [(path.parent.parent.relative_to(root).as_posix(), json.loads(path.read_text()))
+              for path in sorted(root.glob("**/pretraining/*.json")) if not path.name.startswith(".")]
+    if not records:
+        print(f"no records under {root}/**/runs/")
+        return 0
+    text = ledger_markdown(ledger_rows(records, stages))
+    if args.into is None:
+        print(text, end="")
+        return 0
+    from hsibench.report.record_ledger import replace_ledger
+
+    args.into.write_text(replace_ledger(args.into.read_text(), text, str(args.into)))
+    print(f"ledger of {len(records)} records written into {args.into}", file=sys.stderr)
+    return 0
+
+
 def _scaled(fraction: float | None) -> str:
     """A score as the tables print it: ×100, two decimals."""
     return _cell(None if fraction is None else 100 * fraction, ".2f")
@@ -462,3 +489,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true",
                          help=f"print a JSON array of objects instead of the table; keys: {RESULTS_JSON_HELP}")
     listing.set_defaults(handler=handle_results_ls)
+    ledger = results_commands.add_parser(
+        "ledger", help="what made each folder of records (machine, precision, commit, time) as Markdown",
+        description="One line per folder of records (any depth: DIR/<protocol>/runs/, DIR/audit/<protocol>/runs/) "
+                    "and preset kind, plus one for the folder's pretraining stages: records (failed), methods, "
+                    "machines (CPU model, ISA flags, threads, precision), code commits, how many today's code "
+                    "would not make, the trials' summed minutes and the wall-clock span.")
+    ledger.add_argument("--out", type=Path, default=Path("results"), metavar="DIR", help="results folder")
+    ledger.add_argument("--into", type=Path, metavar="FILE.md",
+                        help="replace the text between the lines <!-- ledger:begin --> and <!-- ledger:end --> of "
+                             "FILE.md with the ledger (instead of printing it)")
+    ledger.set_defaults(handler=handle_results_ledger)

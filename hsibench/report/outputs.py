@@ -29,6 +29,7 @@ from hsibench.report.display import latex_label, method_order_key
 from hsibench.report.preset_selection import (
     METHOD_FIELD,
     PresetSelection,
+    describe_presets,
     is_preset_file_name,
     preset_file_path,
     select_presets,
@@ -82,7 +83,9 @@ def protocol_label(request: ReportRequest) -> str:
     changes = ", ".join(f"{k}={v}" for k, v in sorted(request.protocol_overrides.items()))
     name = load_protocol(request.protocol).name
     label = f"{name} ({changes})" if changes else name
-    return f"{label}, tuned presets {request.preset}" if is_preset_file_name(request.preset) else label
+    if not is_preset_file_name(request.preset):
+        return label
+    return f"{label}, {describe_presets(request.preset, request.methods)}"
 
 
 def _records(request: ReportRequest) -> tuple[Protocol, list[TrialRecord]]:

@@ -31,21 +31,26 @@ class ChosenFile:
     base_preset: str
     settings: frozenset[str]
     sha256: str
+    tuned_on: str | None = None  # the development protocol of its [provenance]
 
 
 def _chosen_file(path: Path, method: str) -> ChosenFile:
     data, raw = read_preset_data(path, method)  # the shape and method checked, no method module imported
-    return ChosenFile(data["base_preset"], frozenset(data["settings"]), hashlib.sha256(raw).hexdigest())
+    provenance = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
+    return ChosenFile(data["base_preset"], frozenset(data["settings"]), hashlib.sha256(raw).hexdigest(),
+                      provenance.get("protocol"))
 
 
 @dataclass(frozen=True)
 class PresetSelection:
     """``name`` is the records' preset (a file's base preset), ``files`` method → its preset file (empty: a named
-    preset), ``label`` how captions and file names call the selection (``None`` for a named preset)."""
+    preset), ``label`` how file names call the selection and ``caption`` how captions do (``None`` for a named
+    preset)."""
 
     name: str | None
     files: dict[str, ChosenFile] = field(default_factory=dict)
     label: str | None = None
+    caption: str | None = None
 
     def admits(self, record: TrialRecord) -> bool:
         if not self.files:
@@ -87,4 +92,35 @@ def select_presets(preset: str | None, methods: list[str]) -> PresetSelection:
     if len(bases) > 1:
         raise ReportError(f"the preset files of --preset {preset} start from different presets {sorted(bases)}; "
                           "a table compares methods tuned from one preset")
-    return PresetSelection(bases.pop(), files, selection_label(preset))
+    return PresetSelection(bases.pop(), files, selection_label(preset), caption_phrase(preset, files))
+
+
+def caption_phrase(preset: str, files: dict[str, ChosenFile]) -> str:
+    """``tuned presets {method}-dev.toml (base cpu, tuned on sa_a2jr_dev)``: the file names without their folder,
+    so a table regenerated from a copy of the results reads the same."""
+    tuned_on = sorted({file.tuned_on for file in files.values() if file.tuned_on})
+    where = f", tuned on {', '.join(tuned_on)}" if tuned_on else ""
+    base = next(iter(files.values())).base_preset
+    return f"tuned presets {Path(preset).name} (base {base}{where})"
+
+
+def describe_presets(preset: str, methods: list[str] | None = None) -> str:
+    """The caption phrase of ``--preset`` (:func:`caption_phrase`) for ``methods``, by default every method whose
+    file a ``{method}`` template names in its folder."""
+    from hsibench.tuning.errors import PresetFileError
+
+    if methods is None:
+        methods = _template_methods(preset) if METHOD_FIELD in preset else []
+    files = {}
+    for method in methods:
+        try:
+            files[method] = _chosen_file(preset_file_path(preset, method), method)
+        except PresetFileError:  # reported where the records are selected; the caption only names the files
+            continue
+    return caption_phrase(preset, files) if files else f"tuned presets {Path(preset).name}"
+
+
+def _template_methods(preset: str) -> list[str]:
+    prefix, _, suffix = Path(preset).name.partition(METHOD_FIELD)
+    names = (path.name for path in Path(preset).parent.glob(f"{prefix}*{suffix}"))
+    return sorted(name[len(prefix):len(name) - len(suffix)] for name in names)
