@@ -57,28 +57,47 @@ stage_audit() {  # runs, then audit.{md,tex,csv} and figures/audit.*, under resu
 }
 
 stage_report() {  # literal lines: tests/test_committed_results.py regenerates every table from them
-    # main tables: parity `cpu` presets, then the tuned presets (main-tuned-sa_a2jr_dev.*)
+    # main tables: parity `cpu` presets, then the tuned presets (main-tuned-sa_a2jr_dev.*); each also as its OA row
+    # alone (main-OA*: the Holm family is the six comparisons with S²Former, not all 54 cells)
     hsibench table main --protocol jr2sa_a --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol jr2sa_a --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol jr2sa_a --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol jr2sa_a --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol muufl2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol muufl2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol muufl2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol muufl2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol sa_a_r2l --methods s2former,mae,svm,cnn3d,ssftt,dcfsl,finetune --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol av2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol av2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol av2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol av2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol pusub2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol pusub2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol pusub2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol pusub2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol urban2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol urban2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol urban2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol urban2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol multi2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --out "$out" --write > /dev/null
+    hsibench table main --protocol multi2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table main --protocol multi2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --out "$out" --write > /dev/null
+    hsibench table main --protocol multi2sa_a --methods s2former,mae,svm,cnn3d,ssftt --preset "$out/presets/{method}-sa_a2jr_dev.toml" --metric OA --out "$out" --write > /dev/null
     # the pretraining-source table (results/sources.*), the ablations, band alignment and shots
     hsibench table sources --protocol jr2sa_a,av2sa_a,muufl2sa_a,pusub2sa_a,urban2sa_a,multi2sa_a,sa_a,sa_a_r2l --methods s2former,mae --preset cpu --out "$out" --write > /dev/null
     hsibench table ablation --protocol jr2sa_a --preset cpu --out "$out" --write > /dev/null
+    hsibench table ablation --protocol jr2sa_a --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table sweep --protocol jr2sa_a --key band_alignment --methods s2former --preset cpu --out "$out" --write > /dev/null
     hsibench table ablation --protocol muufl2sa_a --preset cpu --out "$out" --write > /dev/null
+    hsibench table ablation --protocol muufl2sa_a --preset cpu --metric OA --out "$out" --write > /dev/null
     hsibench table sweep --protocol muufl2sa_a --key band_alignment --methods s2former --preset cpu --out "$out" --write > /dev/null
     hsibench table shots --protocol jr2sa_a --methods s2former,mae,svm --preset cpu --out "$out" --write > /dev/null
     # figures and the HTML report

@@ -391,3 +391,39 @@ def test_pretraining_on_the_target_scene_is_called_transductive_in_the_caption()
     # the transductive sentence alone (the provenance phrase after it names every method's code)
     sentence = caption[caption.index("Transductive"):caption.index("because this protocol's source is its target.")]
     assert "MAE" not in sentence and "Transductive" not in _caption("Main", [across], 1, None, 0.05, tests=0)
+
+
+def test_a_single_metric_ablation_is_its_own_family_and_file(tmp_path) -> None:
+    """`table ablation --metric OA`: one column, Holm over the OA tests only, written as ablation-OA.*"""
+    from conftest import REPO_ROOT
+
+    from hsibench.cli import main as cli_main
+
+    results = REPO_ROOT / "results"
+    assert cli_main(["table", "ablation", "--protocol", "demo", "--out", str(results), "--to", str(tmp_path / "all")]) == 0
+    assert cli_main(["table", "ablation", "--protocol", "demo", "--out", str(results), "--metric", "OA",
+                     "--to", str(tmp_path / "oa")]) == 0
+    full = (tmp_path / "all" / "ablation.csv").read_text()
+    single = (tmp_path / "oa" / "ablation-OA.csv").read_text()
+    assert "AA (%)" in full and "AA (%)" not in single and "OA (%)" in single
+    import csv
+    import io
+
+    def tested(text: str) -> list[dict]:
+        return [row for row in csv.DictReader(io.StringIO(text)) if row["p_unadjusted"]]
+
+    assert len(tested(single)) == 11 and len(tested(full)) == 33  # eleven variants against the full model
+    assert "over the 11 paired tests" in (tmp_path / "oa" / "ablation-OA.md").read_text()
+
+
+def test_a_single_metric_main_table_tests_only_that_row(tmp_path) -> None:
+    from conftest import REPO_ROOT
+
+    from hsibench.cli import main as cli_main
+
+    assert cli_main(["table", "main", "--protocol", "demo", "--out", str(REPO_ROOT / "results"), "--metric", "OA",
+                     "--to", str(tmp_path)]) == 0
+    text = (tmp_path / "main-OA.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(rows) == 3 and rows[2].startswith("| OA (%)")  # header, rule and the OA row: no class rows
+    assert "over the 6 paired tests" in text  # six baselines against S²Former

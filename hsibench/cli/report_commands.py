@@ -50,7 +50,10 @@ def _add_selection_options(parser: argparse.ArgumentParser, where: str) -> None:
                         help="accept records made by different versions of the code (refused by default; the caption "
                              "then says MIXED code)")
     parser.add_argument("--key", default="shots", help="the swept key of `sweep` tables/figures (e.g. mask_ratio)")
-    parser.add_argument("--metric", choices=("OA", "AA", "kappa"), default="OA", help="metric of sweep tables/figures")
+    parser.add_argument("--metric", choices=("OA", "AA", "kappa"),
+                        help="metric of sweep tables/figures (default OA); for `table main` and `table ablation`, "
+                             "show only this metric, so the Holm correction runs over its tests alone (written as "
+                             "main-OA.*, ablation-OA.*)")
 
 
 def _request(args: argparse.Namespace):
@@ -72,7 +75,7 @@ def _request(args: argparse.Namespace):
                              "`table sweep --key KEY`")
     return ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                          methods=args.methods, preset=args.preset, precision=args.precision, proposed=args.proposed, ddof=STD_KINDS[args.std],
-                         alpha=args.alpha, key=args.key, metric=args.metric, seed=getattr(args, "seed", 1330),
+                         alpha=args.alpha, key=args.key, metric=args.metric or "OA", only_metric=args.metric, seed=getattr(args, "seed", 1330),
                          allow_mixed_code=args.allow_mixed_code, full_scene=getattr(args, "full_scene", False),
                          mark_support=getattr(args, "mark_support", True))
 

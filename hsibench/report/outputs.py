@@ -58,6 +58,7 @@ class ReportRequest:
     alpha: float = DEFAULT_ALPHA
     key: str = "shots"  # the swept key of sweep tables and figures
     metric: str = "OA"
+    only_metric: str | None = None  # main/ablation: only this metric (the Holm family is its tests alone)
     seed: int = 1330  # the maps figure's seed
     allow_mixed_code: bool = False
     full_scene: bool = False  # maps: paint predictions on unlabeled pixels too (default: labeled pixels only)
@@ -162,17 +163,22 @@ def _label(kind: str, request: ReportRequest, protocol_name: str) -> str:
     return latex_label(kind, protocol_name, _selection_suffix(request))
 
 
+def _kind(kind: str, request: ReportRequest) -> str:
+    """``main-OA`` for a table of one metric (its own file and LaTeX label), else ``main``."""
+    return f"{kind}-{request.only_metric}" if request.only_metric else kind
+
+
 def _main(request: ReportRequest) -> Table:
     name, groups = selected_groups(request)
     return main_table(groups, protocol_label(request), request.proposed, request.ddof, request.alpha,
-                      label=_label("main", request, name))
+                      label=_label(_kind("main", request), request, name), metric=request.only_metric)
 
 
 def _ablation(request: ReportRequest) -> Table:
     _, records = _records(request)
     name, groups = selected_groups(request, methods=ablation_variants(request, records), records=records)
     return ablation_table(groups, protocol_label(request), request.proposed, request.ddof, request.alpha,
-                          label=_label("ablation", request, name))
+                          label=_label(_kind("ablation", request), request, name), metric=request.only_metric)
 
 
 def _sweep(request: ReportRequest, key: str) -> Table:

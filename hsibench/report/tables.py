@@ -218,40 +218,48 @@ def _method_titles(groups: list[Group]) -> dict[str, str]:
 
 
 def main_table(groups: list[Group], protocol_name: str, proposed: str | None = PROPOSED_METHOD, ddof: int = 1,
-               alpha: float = DEFAULT_ALPHA, decimals: int = 2, label: str | None = None) -> Table:
-    """Classes, then OA, AA and κ as rows; one column per method, in the order of ``groups``."""
+               alpha: float = DEFAULT_ALPHA, decimals: int = 2, label: str | None = None,
+               metric: str | None = None) -> Table:
+    """Classes, then OA, AA and κ as rows (or only ``metric``'s row, so the Holm family is that row's tests: the
+    one comparison a reader looks for, declared before the numbers); one column per method, in group order."""
     _require(groups, f"main table of protocol {protocol_name}")
-    classes = class_metrics(groups)
-    metrics = classes + [OVERALL, AVERAGE, KAPPA]
+    classes = [] if metric else class_metrics(groups)
+    metrics = [SUMMARY_METRICS[metric]] if metric else classes + [OVERALL, AVERAGE, KAPPA]
     reference = _reference(groups, proposed)
     cells = measure(groups, metrics, reference, ddof, decimals)
     rows = holm_marked([(metric.label, [cells[g][m] for g in range(len(groups))]) for m, metric in enumerate(metrics)],
                        alpha)
     return Table(
-        name="main", corner="Class", columns=[g.method for g in groups], rows=rows, decimals=decimals,
+        name=f"main-{metric}" if metric else "main", corner="Metric" if metric else "Class",
+        columns=[g.method for g in groups], rows=rows, decimals=decimals,
         column_marks={g.method: "†" for g in groups if g.uses_source_labels},
-        separators={len(metrics) - 3},
+        separators=set() if metric else {len(metrics) - 3},
         column_titles=_method_titles(groups),
         row_titles={metric.label: class_display_name(metric.label) for metric in classes},
         label=label,
-        caption=_caption(f"Per-class accuracy, OA, AA (%) and Cohen's κ ×100 on {protocol_name}", groups, ddof,
+        caption=_caption(f"{metrics[0].label} on {protocol_name}" if metric else
+                         f"Per-class accuracy, OA, AA (%) and Cohen's κ ×100 on {protocol_name}", groups, ddof,
                          reference.method if reference else None, alpha, tests=len(tested(rows))),
     )
 
 
 def ablation_table(groups: list[Group], protocol_name: str, full: str = PROPOSED_METHOD, ddof: int = 1,
-                   alpha: float = DEFAULT_ALPHA, decimals: int = 2, label: str | None = None) -> Table:
-    """One row per variant (the full model first), OA/AA/κ columns; marks against the full model."""
+                   alpha: float = DEFAULT_ALPHA, decimals: int = 2, label: str | None = None,
+                   metric: str | None = None) -> Table:
+    """One row per variant (the full model first), OA/AA/κ columns (or only ``metric``'s, so the table's Holm
+    family is that metric's tests alone: a pre-declared single-metric ablation); marks against the full model."""
     _require(groups, f"ablation variants of {full} on protocol {protocol_name}")
-    metrics = [OVERALL, AVERAGE, KAPPA]
+    metrics = [SUMMARY_METRICS[metric]] if metric else [OVERALL, AVERAGE, KAPPA]
     reference = _reference(groups, full)
     cells = measure(groups, metrics, reference, ddof, decimals)
     rows = holm_marked([(group.method, cells[g]) for g, group in enumerate(groups)], alpha)
     shown = reference.display_name if reference else method_display_name(full)
     return Table(
-        name="ablation", corner="Variant", columns=[m.label for m in metrics], decimals=decimals, rows=rows,
+        name=f"ablation-{metric}" if metric else "ablation", corner="Variant", columns=[m.label for m in metrics],
+        decimals=decimals, rows=rows,
         row_titles=_method_titles(groups), label=label,
-        caption=_caption(f"Ablation of {shown} on {protocol_name}, OA, AA (%) and Cohen's κ ×100", groups, ddof,
+        caption=_caption(f"Ablation of {shown} on {protocol_name}, "
+                         + (metrics[0].label if metric else "OA, AA (%) and Cohen's κ ×100"), groups, ddof,
                          reference.method if reference else None, alpha, bold_along="column",
                          tests=len(tested(rows))),
     )

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates results/sa_a/ and results/sa_a_r2l/ from nothing: the first results on REAL spectra (the
+# SUPERSEDED by results/make_campaign.sh (kept with the records it made, results/superseded/sa_a*/). Give it an
+# OUT of your own: by default it would write into results/, beside the campaign's records of the same protocols.
+# Regenerated results/sa_a/ and results/sa_a_r2l/ from nothing: the first results on REAL spectra (the
 # Salinas-A AVIRIS cube, 83×86, 204 corrected bands). Every method at its `cpu` preset through the Ray
 # runner, ten seeds; on sa_a_r2l also the methods that use source labels, the S²Former ablation grid and a
 # shots sweep; then every table and figure. Needs the Salinas-A file (downloaded on first use, 1.5 MB, or
 # a mirror: HSIBENCH_MIRROR=DIR). About 75 minutes on 2 CPU cores.
-# Usage: bash results/make_salinas_a.sh [OUT]   (OUT defaults to results/; records that exist are skipped)
+# Usage: bash results/superseded/make_salinas_a.sh OUT   (records that exist are skipped)
 set -euo pipefail
-out=${1:-results}
+out=${1:?give an OUT folder (the campaign owns results/sa_a*/)}
 started=$(date +%s)
 for method in s2former mae svm cnn3d ssftt; do
     hsibench run --method "$method" --protocol sa_a --preset cpu --out "$out"
