@@ -43,10 +43,15 @@ def in_folder(argv: list[str], folder: Path) -> list[str]:
     return [value.replace("$out", str(folder)) for value in argv]
 
 
+def results_subfolder(argv: list[str]) -> str:
+    """Where a line's records live below results/: `--out "$out"` → "", `--out "$out/campaign/X"` → "campaign/X"."""
+    return option(argv, "--out").removeprefix("$out").strip("/") if "--out" in argv else ""
+
+
 def table_id(argv: list[str]) -> str:
     preset = option(argv, "--preset") if "--preset" in argv else ""
-    return "-".join(part for part in (option(argv, "--protocol").split(",")[0], argv[0],
-                                      "tuned" if preset.endswith(".toml") else "") if part)
+    return "-".join(part for part in (results_subfolder(argv).replace("/", "-"), option(argv, "--protocol").split(",")[0],
+                                      argv[0], "tuned" if preset.endswith(".toml") else "") if part)
 
 
 COMMANDS = table_commands()
@@ -57,8 +62,9 @@ def test_committed_tables_regenerate_from_committed_records(argv: list[str], tmp
     """Each table command rerun on a copy of its records (and the committed tuned presets) writes exactly the
     committed files; a table of several protocols (`table sources`) reads all their records."""
     protocols = option(argv, "--protocol").split(",")
+    folder = results_subfolder(argv)
     for protocol in protocols:
-        shutil.copytree(RESULTS / protocol / "runs", tmp_path / protocol / "runs")
+        shutil.copytree(RESULTS / folder / protocol / "runs", tmp_path / folder / protocol / "runs")
     if (RESULTS / "presets").is_dir():
         shutil.copytree(RESULTS / "presets", tmp_path / "presets")
     before = {path for path in tmp_path.rglob("*") if path.is_file()}
@@ -72,13 +78,16 @@ def test_committed_tables_regenerate_from_committed_records(argv: list[str], tmp
         assert path.read_text() == (RESULTS / name).read_text(), f"results/{name} no longer matches its records"
 
 
-AUDITS = script_lines("audit")
-
-
 def audit_folder(argv: list[str]) -> str:
     """Where an audit line's records and table live, relative to results/ (`$out/campaign` → campaign/audit/P)."""
     out = option(argv, "--out").replace("$out", "").strip("/")
     return "/".join(part for part in (out, "audit", argv[1]) if part)
+
+
+# The second campaign's audits, not run yet (issue 18: its stage_audit resumes there); results/README.md says
+# so under "Cuts". A folder leaves this set when its records are committed (a test below insists).
+PENDING_AUDITS = {"campaign/audit/jr2sa_a", "campaign/audit/sa_a_r2l"}
+AUDITS = [argv for argv in script_lines("audit") if audit_folder(argv) not in PENDING_AUDITS]
 
 
 @pytest.mark.parametrize("argv", AUDITS, ids=[audit_folder(a) for a in AUDITS])
@@ -94,8 +103,11 @@ def test_committed_audit_tables_regenerate_from_committed_records(argv: list[str
 
 
 def test_the_audits_are_committed_with_their_commands() -> None:
-    assert [audit_folder(argv) for argv in AUDITS] == ["audit/sa_a_r2l", "campaign/audit/jr2sa_a",
-                                                       "campaign/audit/sa_a_r2l"]
+    every = [audit_folder(argv) for argv in script_lines("audit")]
+    assert every == ["audit/sa_a_r2l", "campaign/audit/jr2sa_a", "campaign/audit/sa_a_r2l"]
+    for folder in PENDING_AUDITS:
+        assert folder in every and not (RESULTS / folder / "audit.md").exists(), \
+            f"results/{folder} is committed: take it out of PENDING_AUDITS so its table is checked"
 
 
 def test_the_demo_tables_are_committed_with_their_commands() -> None:

@@ -57,11 +57,11 @@ def test_the_ledger_replaces_only_its_block(tmp_path) -> None:
     from hsibench.report.record_ledger import LEDGER_BEGIN, LEDGER_END, ledger_in
 
     document = tmp_path / "README.md"
-    document.write_text(f"# Results\n\nintro\n{LEDGER_BEGIN}\nold\n{LEDGER_END}\n\nafter\n")
+    document.write_text(f"# Results\n\nintro\n{LEDGER_BEGIN}\nSTALE LEDGER LINE\n{LEDGER_END}\n\nafter\n")
     assert main(["results", "ledger", "--out", str(RESULTS), "--into", str(document)]) == 0
     text = document.read_text()
     assert text.startswith("# Results\n\nintro\n") and text.endswith(f"{LEDGER_END}\n\nafter\n")
-    assert ledger_in(text).startswith("| folder |") and "old" not in text
+    assert ledger_in(text).startswith("| folder |") and "STALE LEDGER LINE" not in text
 
 
 def test_the_committed_results_readme_carries_the_current_ledger(capsys) -> None:

@@ -234,8 +234,10 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
         return
     # every preset first (the table then holds other methods' runs too); the run's own preset if that is ambiguous
     table = None
+    from hsibench.tuning.preset_file import is_preset_file
+
     asked = request_options.pop("preset", None)
-    for preset in (asked,) if str(asked).endswith(".toml") else dict.fromkeys((None, asked)):
+    for preset in (asked,) if is_preset_file(asked) else dict.fromkeys((None, asked)):
         request = ReportRequest(results_dir=args.out, protocol=args.protocol, protocol_overrides=protocol_overrides,
                                 preset=preset, **request_options)
         try:
@@ -248,7 +250,7 @@ def _print_table(args: argparse.Namespace, kind: str, fixed: dict, **request_opt
         return
     print()
     print(to_markdown(table))
-    chosen = f" --preset '{asked}'" if str(asked).endswith(".toml") else ""
+    chosen = f" --preset '{asked}'" if is_preset_file(asked) else ""
     print(f"(printed, not written: `hsibench table {kind} --protocol {args.protocol}{chosen} --out {args.out} --write` "
           "saves it as md, tex and csv)", file=sys.stderr)
 

@@ -4,9 +4,11 @@
 # Jasper Ridge). Every method gets the same chance: 8 sampled configs from its search space
 # (methods/search_spaces.py) around its parity `cpu` preset, each scored on the mean validation OA of the
 # protocol's three seeds, ASHA stopping, sampler seed 0, fp32, one CPU per trial. The self-supervised
-# methods (s2former, mae) search their fine-tuning keys only: their pretraining keys (mask ratio included)
-# stay at the parity preset, so tuned and parity rows share each source's pretraining, and no method's
-# tuning buys extra pretraining compute. A preset file that exists is kept (delete it to tune again).
+# methods (s2former, mae) search their fine-tuning keys, not the mask ratio or the pretraining schedule. One
+# exception is built into S²Former's config: its `weight_decay` is one key for pretraining and fine-tuning, so
+# its tuned preset also pretrains with the tuned decay (same budget in samples; one more pretraining per
+# source), while MAE's `pretrain_weight_decay` stays at the parity value. A preset file that exists is kept
+# (delete it to tune again).
 # Usage: bash results/campaign/tune.sh [OUT]   (OUT defaults to results/)
 set -euo pipefail
 out=${1:-results}
