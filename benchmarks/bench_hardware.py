@@ -65,13 +65,21 @@ from benchmarks.bench_input_pipeline import (
 from benchmarks.common import PAVIA_CENTRE_SHAPE, BenchOptions, Measurement, check_target, in_child, measurement_table
 from hsibench.methods import default_inference_batch_size, resolve_config, resolve_device
 from hsibench.methods.s2former.method import S2FormerConfig
-from hsibench.methods.training import autocast
+from hsibench.methods.training import autocast, cpu_bf16_support
 
 BENCHMARK = "hardware use"
 BANDS = 103  # Pavia University
 MATMUL_SIZE = 2048
 #: the inference precisions measured, and the dtype of the matmul each is set against
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def runnable_precisions(device: torch.device) -> dict[str, torch.dtype]:
+    """The precisions this device can run: bf16 needs a GPU or a CPU with amx_bf16/avx512_bf16 (oneDNN has no
+    bf16 matmul primitive on AVX2 alone), so such a CPU is measured at fp32 only rather than failing."""
+    if device.type == "cpu" and not cpu_bf16_support():
+        return {"fp32": PRECISIONS["fp32"]}
+    return dict(PRECISIONS)
 MATMUL_NAMES = {"fp32": "float32", "bf16": "bfloat16"}
 INFERENCE_PATCHES = 1024  # patches inferred per timed call, in batches of each of INFERENCE_BATCHES
 INFERENCE_BATCHES = (64, 128, 256, 512)
@@ -178,7 +186,7 @@ def steps(config: S2FormerConfig, device: torch.device) -> dict[str, tuple[Calla
                       f"CE + noised student + EMA teacher, backward, AdamW, EMA, batch {config.finetune_batch_size}",
                       "fp32"),
     }
-    for precision in PRECISIONS:
+    for precision in runnable_precisions(device):
         for batch in INFERENCE_BATCHES:
             named[inference_name(precision, batch)] = (
                 inference_step(predictor, inference_patches, batch, precision, device),
@@ -225,16 +233,17 @@ def run(options: BenchOptions, compile_modes: tuple[str, ...] = COMPILE_MODES) -
     device = resolve_device(options.device)
     config = resolve_config("s2former", options.preset)
     shape = f"preset {options.preset} (d={config.dim} L={config.depth} h={config.heads} C0={config.aligned_bands} G={config.spectral_groups})"
-    defaults = {precision: default_inference_batch_size(device, precision) for precision in PRECISIONS}
+    precisions = runnable_precisions(device)
+    defaults = {precision: default_inference_batch_size(device, precision) for precision in precisions}
     with torch_threads(options.threads):
         torch.manual_seed(0)
         named = steps(config, device)
         flops = {name: counted_flops(step) for name, (step, _, _) in named.items()
                  if not name.startswith("inference ")}
-        for precision in PRECISIONS:  # the same FLOPs at every batch size: counted once
+        for precision in precisions:  # the same FLOPs at every batch size: counted once
             counted = counted_flops(named[inference_name(precision, INFERENCE_BATCHES[0])][0])
             flops.update({inference_name(precision, batch): counted for batch in INFERENCE_BATCHES})
-        peaks = {precision: matmul(device, dtype) for precision, dtype in PRECISIONS.items()}
+        peaks = {precision: matmul(device, dtype) for precision, dtype in precisions.items()}
         faults: dict[str, list[int]] = {name: [] for name in named}
         times = interleaved({**{f"matmul {precision}": step for precision, (step, _) in peaks.items()},
                              **{name: with_fault_count(step, faults[name]) for name, (step, _, _) in named.items()}},
@@ -245,7 +254,7 @@ def run(options: BenchOptions, compile_modes: tuple[str, ...] = COMPILE_MODES) -
     results = [Measurement(BENCHMARK, f"{MATMUL_NAMES[precision]} matmul {MATMUL_SIZE}×{MATMUL_SIZE}", peak[precision],
                            "GFLOP/s", detail=f"{threads}; median of {len(times[f'matmul {precision}'])} calls timed in "
                                              f"turn with the steps")
-               for precision in PRECISIONS]
+               for precision in precisions]
     achieved: dict[str, float] = {}
     for name, (_, what, precision) in named.items():
         seconds = statistics.median(times[name])
@@ -259,7 +268,7 @@ def run(options: BenchOptions, compile_modes: tuple[str, ...] = COMPILE_MODES) -
             Measurement(BENCHMARK, f"{name}: share of {against} GFLOP/s", 100 * achieved[name] / peak[precision], "%",
                         detail=f"{achieved[name]:.2f} / {peak[precision]:.2f} GFLOP/s, same run"),
         ]
-    for precision in PRECISIONS:
+    for precision in precisions:
         by_batch = {batch: achieved[inference_name(precision, batch)] for batch in INFERENCE_BATCHES}
         listing = ", ".join(f"{batch}: {gflops:.1f}" for batch, gflops in by_batch.items())
         batch = profiled_batch(defaults[precision])
@@ -278,6 +287,8 @@ def run(options: BenchOptions, compile_modes: tuple[str, ...] = COMPILE_MODES) -
             calls = calls if options.seconds >= 1 else 1
             if name.startswith("inference "):
                 precision = name.split()[1]
+                if precision not in precisions:
+                    continue
                 step, what, _ = named[inference_name(precision, profiled_batch(defaults[precision]))]
             else:
                 step, what, _ = named[name]
@@ -285,7 +296,7 @@ def run(options: BenchOptions, compile_modes: tuple[str, ...] = COMPILE_MODES) -
             results.append(Measurement(BENCHMARK, f"{name}: self CPU time in matmul/attention kernels", share, "%",
                                        detail=f"1 thread, {calls} call(s) of {what}; top ops by self CPU time: {listing}"))
     for mode in compile_modes:
-        for precision in PRECISIONS:
+        for precision in precisions:
             results += compile_measurements(options, mode, precision, defaults[precision])
     return results
 

@@ -19,6 +19,7 @@ from hsibench.methods.s2former.model import (
     S2FormerEncoder,
     S2FormerMaskedAutoencoder,
 )
+from hsibench.methods.training import cpu_bf16_support
 from hsibench.protocol import Domain, PatchSampler
 
 TINY = {"aligned_bands": 16, "dim": 16, "depth": 2, "heads": 2, "spectral_groups": 4, "drop_path": 0.0}
@@ -348,6 +349,7 @@ def test_forward_equals_head_of_features_exactly() -> None:
     assert torch.equal(model(patches), model.forward_head(model.forward_features(patches)))
 
 
+@pytest.mark.skipif(not cpu_bf16_support(), reason="this CPU has neither amx_bf16 nor avx512_bf16 (no oneDNN bf16 matmul)")
 def test_fused_inference_under_bf16_autocast_stays_close_to_the_module_path() -> None:
     model = spread_classifier(CPU_PRESET_SHAPE, 103)
     patches = torch.randn(128, 9, 9, 103, generator=torch.Generator().manual_seed(3))
