@@ -65,21 +65,13 @@ from benchmarks.bench_input_pipeline import (
 from benchmarks.common import PAVIA_CENTRE_SHAPE, BenchOptions, Measurement, check_target, in_child, measurement_table
 from hsibench.methods import default_inference_batch_size, resolve_config, resolve_device
 from hsibench.methods.s2former.method import S2FormerConfig
-from hsibench.methods.training import autocast, cpu_bf16_support
+from hsibench.methods.training import PrecisionError, autocast, check_precision
 
 BENCHMARK = "hardware use"
 BANDS = 103  # Pavia University
 MATMUL_SIZE = 2048
 #: the inference precisions measured, and the dtype of the matmul each is set against
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
-
-
-def runnable_precisions(device: torch.device) -> dict[str, torch.dtype]:
-    """The precisions this device can run: bf16 needs a GPU or a CPU with amx_bf16/avx512_bf16 (oneDNN has no
-    bf16 matmul primitive on AVX2 alone), so such a CPU is measured at fp32 only rather than failing."""
-    if device.type == "cpu" and not cpu_bf16_support():
-        return {"fp32": PRECISIONS["fp32"]}
-    return dict(PRECISIONS)
 MATMUL_NAMES = {"fp32": "float32", "bf16": "bfloat16"}
 INFERENCE_PATCHES = 1024  # patches inferred per timed call, in batches of each of INFERENCE_BATCHES
 INFERENCE_BATCHES = (64, 128, 256, 512)
@@ -166,6 +158,19 @@ def inference_step(predictor: torch.nn.Module, patches: torch.Tensor, batch: int
             with autocast(device, precision):
                 predictor(patches[start: start + batch])
     return call
+
+
+def runnable_precisions(device: torch.device) -> dict[str, torch.dtype]:
+    """The precisions of :data:`PRECISIONS` that trials may run on ``device`` (training's own check): bf16 only on a
+    GPU with it or a CPU with amx_bf16/avx512_bf16, so an AVX2-only CPU is measured at fp32 instead of failing."""
+    runnable = {}
+    for precision, dtype in PRECISIONS.items():
+        try:
+            check_precision(precision, device)
+        except PrecisionError:
+            continue
+        runnable[precision] = dtype
+    return runnable
 
 
 def steps(config: S2FormerConfig, device: torch.device) -> dict[str, tuple[Callable[[], None], str, str]]:
